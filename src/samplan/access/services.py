@@ -1,0 +1,192 @@
+"""The one way staff reach personal data, and the one way the audit log is written.
+
+Access follows participation (SIP.md): a staff member sees a SIP only through an active assignment
+(medarbetaruppdrag) at a unit that
+  * holds the record: the unit that initiated the SIP or coordinates it; or
+  * takes part in the SIP, while the person's consent covers that unit's organisation;
+and, once the SIP is closed, only for the retention time (settings.SAMPLAN_RETENTION_DAYS).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.http import Http404
+from django.utils import timezone
+
+from samplan.access.middleware import current_request_info
+from samplan.access.models import AuditEvent
+from samplan.cases.models import Consent, ConsentScope, Participant, SipCase
+from samplan.directory.models import Assignment, Unit
+
+WORKING_ROLES = (Assignment.Role.COORDINATOR, Assignment.Role.PARTICIPANT)
+
+
+def active_unit_ids(user, roles: Iterable[str] = WORKING_ROLES) -> list[int]:
+    """Units where the user holds an active assignment in one of the roles. Cached per request."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    key = tuple(sorted(roles))
+    cache = user.__dict__.setdefault("_samplan_unit_ids", {})
+    if key not in cache:
+        cache[key] = sorted(
+            set(
+                Assignment.objects.active()
+                .filter(user=user, role__in=roles)
+                .values_list("unit_id", flat=True)
+            )
+        )
+    return cache[key]
+
+
+def forget_cached_units(user) -> None:
+    user.__dict__.pop("_samplan_unit_ids", None)
+
+
+def consent_covers_q(unit_ids: list[int], today: dt.date) -> Exists:
+    """True for a case when one of the units takes part and an active consent covers it."""
+    return Exists(
+        ConsentScope.objects.filter(
+            consent__case=OuterRef("pk"),
+            consent__decision=Consent.Decision.GIVEN,
+            consent__revoked_at__isnull=True,
+            revoked_at__isnull=True,
+            organisation__units__id__in=unit_ids,
+            organisation__units__participations__case=OuterRef("pk"),
+            organisation__units__participations__removed_at__isnull=True,
+        ).filter(Q(consent__valid_until__isnull=True) | Q(consent__valid_until__gte=today))
+    )
+
+
+def visibility_q(unit_ids: list[int], now: dt.datetime | None = None) -> Q:
+    now = now or timezone.now()
+    holds_record = Q(coordinating_unit_id__in=unit_ids) | Q(initiating_unit_id__in=unit_ids)
+    within_retention = Q(closed_at__isnull=True) | Q(
+        closed_at__gte=now - dt.timedelta(days=settings.SAMPLAN_RETENTION_DAYS)
+    )
+    return (
+        holds_record | Q(consent_covers_q(unit_ids, timezone.localdate(now)))
+    ) & within_retention
+
+
+def cases_visible_to(user) -> QuerySet[SipCase]:
+    """Every SIP the user may see, annotated with `acting_unit_id`: the user's unit that grants
+    the access (logged with each read). Querysets of cases in views start here."""
+    unit_ids = active_unit_ids(user)
+    if not unit_ids:
+        return SipCase.objects.none()
+    my_participation = Participant.objects.filter(
+        case=OuterRef("pk"), unit_id__in=unit_ids
+    ).order_by("role", "unit_id")
+    return SipCase.objects.filter(visibility_q(unit_ids)).annotate(
+        acting_unit_id=Subquery(my_participation.values("unit_id")[:1])
+    )
+
+
+def get_case_for(user, case_id: int, *, what: str = "sip_case") -> SipCase:
+    """The case, if the user may see it; its read is logged. Otherwise 404, and the refusal is
+    logged: a missing or foreign case looks the same from outside."""
+    case = (
+        cases_visible_to(user)
+        .select_related("person", "coordinating_unit__organisation", "coordinator")
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None:
+        refused = SipCase.objects.filter(pk=case_id).values_list("person_id", flat=True).first()
+        audit(
+            user,
+            AuditEvent.Action.READ,
+            what,
+            case_id=case_id if refused is not None else None,
+            person_id=refused,
+            outcome=AuditEvent.Outcome.REFUSED,
+        )
+        raise Http404
+    audit(
+        user,
+        AuditEvent.Action.READ,
+        what,
+        case_id=case.pk,
+        person_id=case.person_id,
+        unit_id=case.acting_unit_id,
+    )
+    return case
+
+
+def log_list_reads(user, cases: Iterable[SipCase], what: str = "sip_case_list") -> None:
+    """One read row per case shown in a list: the person's log extract must show every unit
+    that saw their name."""
+    cases = list(cases)
+    names = dict(
+        Unit.objects.filter(pk__in={case.acting_unit_id for case in cases}).values_list(
+            "pk", "name"
+        )
+    )
+    rows = [
+        _event(
+            user,
+            AuditEvent.Action.READ,
+            what,
+            case.pk,
+            case.person_id,
+            case.acting_unit_id,
+            unit_name=names.get(case.acting_unit_id, ""),
+        )
+        for case in cases
+    ]
+    AuditEvent.objects.bulk_create(rows)
+
+
+def acting_unit_for(user, case: SipCase) -> Unit | None:
+    """The user's unit through which they act on this case (first coordinating, then others)."""
+    unit_ids = active_unit_ids(user)
+    participation = (
+        Participant.objects.filter(case=case, unit_id__in=unit_ids, removed_at__isnull=True)
+        .select_related("unit")
+        .order_by("role", "unit_id")
+        .first()
+    )
+    return participation.unit if participation else None
+
+
+def _event(
+    user, action, what, case_id=None, person_id=None, unit_id=None, outcome=None, unit_name=None
+):
+    address, path = current_request_info.get()
+    authenticated = getattr(user, "is_authenticated", False)
+    if unit_name is None:
+        unit_name = ""
+    if unit_id and not unit_name:
+        unit_name = Unit.objects.filter(pk=unit_id).values_list("name", flat=True).first() or ""
+    return AuditEvent(
+        user=user if authenticated else None,
+        username=user.get_username() if authenticated else "",
+        unit_id=unit_id,
+        unit_name=unit_name,
+        case_id=case_id,
+        person_id=person_id,
+        action=action,
+        outcome=outcome or AuditEvent.Outcome.ALLOWED,
+        what=what,
+        ip_address=address,
+        path=path,
+    )
+
+
+def audit(
+    user,
+    action: str,
+    what: str,
+    *,
+    case_id: int | None = None,
+    person_id: int | None = None,
+    unit_id: int | None = None,
+    outcome: str | None = None,
+) -> AuditEvent:
+    event = _event(user, action, what, case_id, person_id, unit_id, outcome)
+    event.save()
+    return event

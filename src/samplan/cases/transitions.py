@@ -1,0 +1,160 @@
+"""The transition table of a SIP: which action moves a case from which states to which state,
+and who may take it. services.py checks every change against this table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from samplan.errors import TransitionNotAllowed
+
+from .models import STATE_EN, STATE_SV, State
+
+OPEN_STATES = frozenset(set(State) - {State.CLOSED})
+CONSENTED_STATES = frozenset(
+    {
+        State.CONSENTED,
+        State.PREPARATION,
+        State.MEETING_CALLED,
+        State.PLAN_ESTABLISHED,
+        State.FOLLOW_UP,
+    }
+)
+
+# Who may take an action: DRIVE = the SIP coordinator or a coordinator of the coordinating unit;
+# TAKE_PART = staff of any unit that takes part and may see the case.
+DRIVE = "drive"
+TAKE_PART = "take_part"
+
+
+@dataclass(frozen=True)
+class Transition:
+    sources: frozenset[State]
+    target: State | None  # None: the state does not change
+    who: str
+    sv: str
+    en: str
+
+
+TRANSITIONS: dict[str, Transition] = {
+    "record_information": Transition(
+        frozenset({State.INITIATED}),
+        State.INFORMED,
+        DRIVE,
+        "registrera att information har getts",
+        "record that information was given",
+    ),
+    "give_consent": Transition(
+        frozenset({State.INFORMED}),
+        State.CONSENTED,
+        DRIVE,
+        "registrera samtycke",
+        "record consent",
+    ),
+    "decline_consent": Transition(
+        frozenset({State.INITIATED, State.INFORMED}),
+        State.CLOSED,
+        DRIVE,
+        "registrera att personen avböjer",
+        "record that the person declines",
+    ),
+    "start_preparation": Transition(
+        frozenset({State.CONSENTED}),
+        State.PREPARATION,
+        DRIVE,
+        "påbörja förberedelse",
+        "start preparation",
+    ),
+    "update_preparation": Transition(
+        frozenset({State.CONSENTED, State.PREPARATION, State.PLAN_ESTABLISHED, State.FOLLOW_UP}),
+        None,
+        TAKE_PART,
+        "ändra förberedelsen",
+        "change the preparation",
+    ),
+    "add_participant": Transition(
+        OPEN_STATES,
+        None,
+        DRIVE,
+        "lägga till en deltagande enhet",
+        "add a participating unit",
+    ),
+    "call_meeting": Transition(
+        frozenset({State.PREPARATION}),
+        State.MEETING_CALLED,
+        DRIVE,
+        "kalla till SIP-möte",
+        "call the SIP meeting",
+    ),
+    "record_answer": Transition(
+        frozenset({State.MEETING_CALLED, State.PLAN_ESTABLISHED, State.FOLLOW_UP}),
+        None,
+        TAKE_PART,
+        "registrera svar på kallelse",
+        "record an answer to a meeting call",
+    ),
+    "save_plan_draft": Transition(
+        frozenset({State.MEETING_CALLED, State.PLAN_ESTABLISHED, State.FOLLOW_UP}),
+        None,
+        TAKE_PART,
+        "ändra planutkastet",
+        "change the plan draft",
+    ),
+    "establish_plan": Transition(
+        frozenset({State.MEETING_CALLED, State.PLAN_ESTABLISHED, State.FOLLOW_UP}),
+        State.PLAN_ESTABLISHED,
+        DRIVE,
+        "fastställa planen",
+        "establish the plan",
+    ),
+    "call_follow_up": Transition(
+        frozenset({State.PLAN_ESTABLISHED}),
+        State.FOLLOW_UP,
+        DRIVE,
+        "kalla till uppföljning",
+        "call a follow-up",
+    ),
+    "revoke_consent": Transition(
+        CONSENTED_STATES,
+        State.CLOSED,
+        TAKE_PART,
+        "registrera att samtycket återkallas",
+        "record that consent is revoked",
+    ),
+    "revoke_consent_in_part": Transition(
+        CONSENTED_STATES,
+        None,
+        TAKE_PART,
+        "registrera att samtycket återkallas för en organisation",
+        "record that consent is revoked for an organisation",
+    ),
+    "close": Transition(OPEN_STATES, State.CLOSED, DRIVE, "avsluta SIP:en", "close the SIP"),
+}
+
+
+def check_transition(action: str, state: str) -> Transition:
+    """The transition for this action from this state, or a TransitionNotAllowed that says why."""
+    transition = TRANSITIONS[action]
+    if state in transition.sources:
+        return transition
+    if state == State.CLOSED:
+        raise TransitionNotAllowed(
+            f"SIP:en är avslutad. Det går inte att {transition.sv} efter avslut; "
+            "det som registrerats finns kvar att läsa.",
+            f"The SIP is closed. You cannot {transition.en} after closing; "
+            "what was recorded stays readable.",
+            "state",
+        )
+    if action in {"call_meeting", "call_follow_up", "start_preparation"} and state in {
+        State.INITIATED,
+        State.INFORMED,
+    }:
+        raise TransitionNotAllowed(
+            f"Det går inte att {transition.sv} innan personen har gett sitt samtycke.",
+            f"You cannot {transition.en} before the person has given consent.",
+            "state",
+        )
+    raise TransitionNotAllowed(
+        f"Det går inte att {transition.sv} när SIP:en är i läget ”{STATE_SV[State(state)]}”.",
+        f"You cannot {transition.en} while the SIP is in the state “{STATE_EN[State(state)]}”.",
+        "state",
+    )

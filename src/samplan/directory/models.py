@@ -1,0 +1,143 @@
+"""The directory: organisations (huvudmän), their units (enheter), staff and their assignments.
+
+Shaped like HSA-katalogen so that a region can later sync it: organisation = vårdgivare/huvudman
+by organisation number, unit = vårdenhet, assignment = medarbetaruppdrag, which is what grants a
+staff member access to the SIPs their unit takes part in.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .validators import validate_hsa_id, validate_organisation_number
+
+
+class Organisation(models.Model):
+    """Huvudman or authority: kommun, region, Försäkringskassan, a school, a provider…"""
+
+    class Kind(models.TextChoices):
+        KOMMUN = "kommun", _("Municipality (kommun)")
+        REGION = "region", _("Region (health care)")
+        FORSAKRINGSKASSAN = "forsakringskassan", _("Social Insurance Agency (Försäkringskassan)")
+        ARBETSFORMEDLINGEN = (
+            "arbetsformedlingen",
+            _("Public Employment Service (Arbetsförmedlingen)"),
+        )
+        KRIMINALVARDEN = "kriminalvarden", _("Prison and Probation Service (Kriminalvården)")
+        SCHOOL = "school", _("School")
+        PRIVATE_PROVIDER = "private_provider", _("Private provider")
+        INTEREST_ORGANISATION = "interest_organisation", _("Interest organisation")
+
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    organisation_number = models.CharField(
+        _("organisation number"),
+        max_length=11,
+        unique=True,
+        validators=[validate_organisation_number],
+    )
+    hsa_id = models.CharField(
+        _("HSA-id"), max_length=31, blank=True, validators=[validate_hsa_id], db_index=True
+    )
+    # "Utan dröjsmål" has no number in the law; each huvudman sets its own (SIP.md).
+    initiative_deadline_days = models.PositiveSmallIntegerField(
+        _("days from initiative to meeting call"), default=10
+    )
+    # Lag (2017:612): call to a SIP within 3 days of the notice of readiness for discharge.
+    discharge_deadline_days = models.PositiveSmallIntegerField(
+        _("days from discharge notice to meeting call"), default=3
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Unit(models.Model):
+    """Enhet: a unit of an organisation, e.g. "Vårdcentral Centrum" or "Hemtjänst Norr"."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="units", verbose_name=_("organisation")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    hsa_id = models.CharField(
+        _("HSA-id"), max_length=31, blank=True, validators=[validate_hsa_id], db_index=True
+    )
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["organisation__name", "name"]
+        verbose_name = _("unit")
+        verbose_name_plural = _("units")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.organisation.name})"
+
+
+class User(AbstractUser):
+    """A staff member or administrator. One person may hold several HSA-ids and assignments."""
+
+    hsa_id = models.CharField(
+        _("HSA-id"), max_length=31, blank=True, validators=[validate_hsa_id], db_index=True
+    )
+    title = models.CharField(_("title"), max_length=120, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class AssignmentQuerySet(models.QuerySet):
+    def active(self, at=None):
+        at = at or timezone.now()
+        return self.filter(Q(valid_from__lte=at), Q(valid_to__isnull=True) | Q(valid_to__gt=at))
+
+
+class Assignment(models.Model):
+    """Medarbetaruppdrag: a staff member's assignment at a unit, with a role. It grants access."""
+
+    class Role(models.TextChoices):
+        COORDINATOR = "coordinator", _("SIP coordinator")
+        PARTICIPANT = "participant", _("Participant")
+        UNIT_ADMINISTRATOR = "unit_administrator", _("Unit administrator")
+        SECURITY_OFFICER = "security_officer", _("Security officer")
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="assignments", verbose_name=_("user")
+    )
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="assignments", verbose_name=_("unit")
+    )
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    hsa_id = models.CharField(
+        _("HSA-id of the assignment"), max_length=31, blank=True, validators=[validate_hsa_id]
+    )
+    valid_from = models.DateTimeField(_("valid from"), default=timezone.now)
+    valid_to = models.DateTimeField(_("valid to"), null=True, blank=True)
+
+    objects = AssignmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["unit__name", "role"]
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "unit", "role"], name="one_role_per_unit"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.get_role_display()} – {self.unit.name}"

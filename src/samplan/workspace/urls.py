@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "workspace"
+urlpatterns = [
+    path("sip/", views.case_list, name="case_list"),
+    path("sip/<int:case_id>/", views.case_detail, name="case_detail"),
+    path("logg/", views.audit_log, name="audit_log"),
+]

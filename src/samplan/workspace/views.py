@@ -1,0 +1,144 @@
+"""The staff workspace: plain function views that read top to bottom. Cases are reached only
+through samplan.access (cases_visible_to / get_case_for), which also writes the audit log."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, Q
+from django.http import HttpResponseForbidden
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from samplan.access.models import AuditEvent
+from samplan.access.services import (
+    active_unit_ids,
+    audit,
+    cases_visible_to,
+    get_case_for,
+    log_list_reads,
+)
+from samplan.cases.models import (
+    CaseEvent,
+    Consent,
+    Intervention,
+    Invitation,
+    Meeting,
+    Participant,
+    PlanVersion,
+    State,
+)
+from samplan.directory.models import Assignment, Unit
+
+
+def home(request):
+    return render(request, "workspace/home.html")
+
+
+@login_required
+def case_list(request):
+    state = request.GET.get("state", "")
+    cases = (
+        cases_visible_to(request.user)
+        .select_related("person", "coordinating_unit")
+        .order_by("-initiated_at", "-pk")
+    )
+    if state in State.values:
+        cases = cases.filter(state=state)
+    elif state == "overdue":
+        cases = cases.overdue()
+    page = Paginator(cases, settings.SAMPLAN_CASE_LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    log_list_reads(request.user, page.object_list)
+    return render(
+        request,
+        "workspace/case_list.html",
+        {
+            "page": page,
+            "state": state,
+            "states": State.choices,
+            "my_units": Unit.objects.filter(pk__in=active_unit_ids(request.user)).select_related(
+                "organisation"
+            ),
+        },
+    )
+
+
+@login_required
+def case_detail(request, case_id: int):
+    case = get_case_for(request.user, case_id)
+    plan_parts = [
+        "goals",
+        "attendees",
+        Prefetch(
+            "interventions",
+            queryset=Intervention.objects.select_related(
+                "unit__organisation", "organisation", "responsible_party"
+            ),
+        ),
+    ]
+    plan_versions = list(
+        case.plan_versions.select_related("main_responsible_unit", "established_by")
+        .prefetch_related(*plan_parts)
+        .order_by("-number")
+    )
+    valid_plan = next((p for p in plan_versions if p.status == PlanVersion.Status.VALID), None)
+    draft_plan = next((p for p in plan_versions if p.status == PlanVersion.Status.DRAFT), None)
+    consents = list(
+        case.consents.select_related("recorded_by").prefetch_related("scopes__organisation")
+    )
+    active_consent = next((c for c in consents if c.is_active), None)
+    revoked_organisations = set()
+    if active_consent:
+        revoked_organisations = {
+            scope.organisation_id for scope in active_consent.scopes.all() if scope.revoked_at
+        }
+    elif consents and consents[0].decision == Consent.Decision.GIVEN:
+        revoked_organisations = {scope.organisation_id for scope in consents[0].scopes.all()}
+    meetings = case.meetings.prefetch_related(
+        Prefetch(
+            "invitations",
+            queryset=Invitation.objects.select_related("unit", "related_party"),
+        )
+    ).order_by("starts_at")
+    context = {
+        "case": case,
+        "person": case.person,
+        "valid_plan": valid_plan,
+        "draft_plan": draft_plan,
+        "earlier_plans": [p for p in plan_versions if p.status == PlanVersion.Status.SUPERSEDED],
+        "consents": consents,
+        "active_consent": active_consent,
+        "revoked_organisations": revoked_organisations,
+        "participants": case.participants.select_related("unit__organisation").order_by(
+            "role", "unit__name"
+        ),
+        "meetings": meetings,
+        "meeting_kinds": Meeting.Kind,
+        "events": CaseEvent.objects.filter(case=case)
+        .select_related("actor", "actor_unit")
+        .order_by("at", "pk"),
+        "preparation": getattr(case, "preparation", None),
+        "participant_roles": Participant.Role,
+    }
+    return render(request, "workspace/case_detail.html", context)
+
+
+@login_required
+def audit_log(request):
+    """Security officers review the log of their organisation's units (HSLF-FS 2016:40 4:9)."""
+    officer_units = active_unit_ids(request.user, (Assignment.Role.SECURITY_OFFICER,))
+    if not officer_units:
+        audit(request.user, AuditEvent.Action.READ, "audit_log", outcome=AuditEvent.Outcome.REFUSED)
+        return HttpResponseForbidden(_("Only security officers may review the audit log."))
+    organisations = Unit.objects.filter(pk__in=officer_units).values("organisation_id")
+    events = AuditEvent.objects.filter(
+        Q(unit__organisation__in=organisations)
+        | Q(user__assignments__unit__organisation__in=organisations)
+    ).distinct()
+    outcome = request.GET.get("outcome", "")
+    if outcome in AuditEvent.Outcome.values:
+        events = events.filter(outcome=outcome)
+    page = Paginator(events.order_by("-at", "-pk"), 100).get_page(request.GET.get("page"))
+    audit(request.user, AuditEvent.Action.READ, "audit_log")
+    return render(request, "workspace/audit_log.html", {"page": page, "outcome": outcome})
