@@ -60,7 +60,8 @@ format: install
 	$(BIN)/ruff format .
 
 worker: install
-	@echo "No background tasks yet: django-tasks arrives with notifications."
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py db_worker
 
 bench: install
 	$(BIN)/python bench/run.py

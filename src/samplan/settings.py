@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "rules.apps.AutodiscoverRulesConfig",
     "django_htmx",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "samplan.directory",
     "samplan.people",
     "samplan.cases",
@@ -140,6 +142,9 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": ["'none'"],
     }
 }
+
+# Background work (notifications, exports) runs in `make worker`: django-tasks' database backend.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # How long a closed SIP stays readable to the units that took part. Patient records are kept at
 # least ten years (patientdatalagen 3 kap. 17 §); the region sets its own figure.
