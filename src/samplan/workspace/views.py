@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
-from django.http import HttpResponseForbidden
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -27,6 +27,7 @@ from samplan.cases.models import (
     Meeting,
     Participant,
     PlanVersion,
+    SipCase,
     State,
 )
 from samplan.directory.models import Assignment, Unit
@@ -115,27 +116,45 @@ def case_detail(request, case_id: int):
         ),
         "meetings": meetings,
         "meeting_kinds": Meeting.Kind,
-        "events": CaseEvent.objects.filter(case=case)
-        .select_related("actor", "actor_unit")
-        .order_by("at", "pk"),
+        "events": timeline(case),
         "preparation": getattr(case, "preparation", None),
         "participant_roles": Participant.Role,
     }
     return render(request, "workspace/case_detail.html", context)
 
 
+def timeline(case) -> list[CaseEvent]:
+    """The case's events in order, each with the label of the state it led to."""
+    events = list(
+        CaseEvent.objects.filter(case=case)
+        .select_related("actor", "actor_unit")
+        .order_by("at", "pk")
+    )
+    for event in events:
+        event.to_state_label = (
+            State(event.to_state).label if event.to_state in State.values else event.to_state
+        )
+    return events
+
+
 @login_required
 def audit_log(request):
-    """Security officers review the log of their organisation's units (HSLF-FS 2016:40 4:9)."""
+    """Security officers review the log of their organisation (HSLF-FS 2016:40 4:9): what its
+    units and staff did, and what anyone did or tried to do with the SIPs it holds (initiated or
+    coordinates), refusals of outsiders included."""
     officer_units = active_unit_ids(request.user, (Assignment.Role.SECURITY_OFFICER,))
     if not officer_units:
         audit(request.user, AuditEvent.Action.READ, "audit_log", outcome=AuditEvent.Outcome.REFUSED)
-        return HttpResponseForbidden(_("Only security officers may review the audit log."))
+        raise PermissionDenied(_("Only security officers may review the audit log."))
     organisations = Unit.objects.filter(pk__in=officer_units).values("organisation_id")
+    staff = Assignment.objects.filter(unit__organisation__in=organisations).values("user_id")
+    held_cases = SipCase.objects.filter(
+        Q(coordinating_unit__organisation__in=organisations)
+        | Q(initiating_unit__organisation__in=organisations)
+    ).values("pk")
     events = AuditEvent.objects.filter(
-        Q(unit__organisation__in=organisations)
-        | Q(user__assignments__unit__organisation__in=organisations)
-    ).distinct()
+        Q(unit__organisation__in=organisations) | Q(user__in=staff) | Q(case__in=held_cases)
+    )
     outcome = request.GET.get("outcome", "")
     if outcome in AuditEvent.Outcome.values:
         events = events.filter(outcome=outcome)
