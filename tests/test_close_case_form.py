@@ -100,3 +100,14 @@ def test_closing_a_closed_case_says_it_is_closed(client, county):
     response = post_close(client, case)
     assert response.status_code == 400
     assert "avslutad" in " ".join(response.context["form"].non_field_errors())
+
+
+def test_case_page_offers_closing_only_to_those_who_drive_the_case(client, county):
+    case = case_in_state(county, State.PLAN_ESTABLISHED)
+    link = reverse("workspace:close_case", args=[case.pk])
+    client.force_login(county.alice)
+    assert link in client.get(reverse("workspace:case_detail", args=[case.pk])).content.decode()
+    client.force_login(county.bob)
+    page = client.get(reverse("workspace:case_detail", args=[case.pk]))
+    assert page.status_code == 200
+    assert link not in page.content.decode()

@@ -16,7 +16,7 @@ from django.utils import translation
 
 from samplan.access.models import AuditEvent
 from samplan.cases import services
-from samplan.cases.models import CaseEvent, Consent, PlanVersion, SipCase, State
+from samplan.cases.models import EVENT_LABELS, CaseEvent, Consent, PlanVersion, SipCase, State
 from samplan.directory.models import Assignment
 from tests.factories import (
     PersonFactory,
@@ -250,7 +250,7 @@ def test_alice_sees_state_plan_and_timeline_of_her_case(client, county):
     assert [dt.datetime.fromisoformat(value) for value in shown] == [e.at for e in events]
     assert [e.action for e in events][:2] == ["initiate", "record_information"]
     for event in events:
-        assert event.action in timeline
+        assert str(EVENT_LABELS[event.action]) in timeline
 
     read = AuditEvent.objects.get(what="sip_case", action=AuditEvent.Action.READ)
     assert read.outcome == AuditEvent.Outcome.ALLOWED

@@ -17,7 +17,22 @@ class AuditEventAdmin(admin.ModelAdmin):
     ]
     list_filter = ["action", "outcome"]
     search_fields = ["username", "unit_name"]
-    readonly_fields = [field.name for field in AuditEvent._meta.fields]
+    # Keys as numbers only: the admin must not show who the person is (it is not a logged read).
+    fields = [
+        "at",
+        "username",
+        "user_id",
+        "unit_name",
+        "unit_id",
+        "case_id",
+        "person_id",
+        "action",
+        "outcome",
+        "what",
+        "ip_address",
+        "path",
+    ]
+    readonly_fields = fields
 
     def has_add_permission(self, request):
         return False

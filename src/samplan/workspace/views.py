@@ -20,6 +20,7 @@ from samplan.access.services import (
     log_list_reads,
 )
 from samplan.cases.models import (
+    EVENT_LABELS,
     CaseEvent,
     Consent,
     Intervention,
@@ -119,6 +120,7 @@ def case_detail(request, case_id: int):
         "events": timeline(case),
         "preparation": getattr(case, "preparation", None),
         "participant_roles": Participant.Role,
+        "may_close": not case.is_closed and request.user.has_perm("cases.drive", case),
     }
     return render(request, "workspace/case_detail.html", context)
 
@@ -131,6 +133,7 @@ def timeline(case) -> list[CaseEvent]:
         .order_by("at", "pk")
     )
     for event in events:
+        event.label = EVENT_LABELS.get(event.action, event.action)
         event.to_state_label = (
             State(event.to_state).label if event.to_state in State.values else event.to_state
         )
