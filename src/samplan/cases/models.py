@@ -429,7 +429,7 @@ class PlanVersion(models.Model):
         return f"{self.case} v{self.number}"
 
     def save(self, *args, **kwargs):
-        if self.pk and not kwargs.get("update_fields"):
+        if self.pk:  # also with update_fields: establish_plan saves a version still a draft
             stored = PlanVersion.objects.filter(pk=self.pk).values_list("status", flat=True).first()
             if stored and stored != self.Status.DRAFT:
                 raise approved_version_error()
@@ -574,3 +574,23 @@ class CaseEvent(models.Model):
                 code="append_only",
             )
         super().save(*args, **kwargs)
+
+
+# What each timeline action is called on screen.
+EVENT_LABELS = {
+    "initiate": _("SIP initiated"),
+    "record_information": _("Information given"),
+    "give_consent": _("Consent given"),
+    "decline_consent": _("The person declined a SIP"),
+    "start_preparation": _("Preparation started"),
+    "update_preparation": _("Preparation updated"),
+    "add_participant": _("Unit added"),
+    "call_meeting": _("SIP meeting called"),
+    "record_answer": _("Answer to a meeting call recorded"),
+    "save_plan_draft": _("Plan draft saved"),
+    "establish_plan": _("Plan established"),
+    "call_follow_up": _("Follow-up called"),
+    "revoke_consent": _("Consent revoked"),
+    "revoke_consent_in_part": _("Consent revoked for an organisation"),
+    "close": _("SIP closed"),
+}
