@@ -49,11 +49,12 @@ test-postgres: install
 		echo "== PostgreSQL does not answer at $(POSTGRES_URL): tested on SQLite only"; \
 	fi
 
-lint: install
+lint: install system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python manage.py check --deploy --fail-level ERROR
+	scripts/check-translations
 
 format: install
 	$(BIN)/ruff check --fix .
