@@ -1,6 +1,9 @@
+import importlib
 import os
 
 import pytest
+from django.db import connection
+from django.db.models.signals import post_migrate
 
 # Django's live_server runs beside Playwright's event loop in the same thread.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -8,6 +11,27 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 from tests.factories import County
 
 CHROMIUM = "/usr/bin/chromium"
+
+_TRIGGERS = importlib.import_module("samplan.access.migrations.0004_append_only_triggers")
+_RECREATE_UID = "tests.domain_helpers.recreate_audit_triggers"
+
+
+def _recreate_audit_triggers(sender, **kwargs) -> None:
+    post_migrate.disconnect(dispatch_uid=_RECREATE_UID)
+    with connection.schema_editor() as editor:
+        _TRIGGERS.create(None, editor)
+
+
+@pytest.fixture
+def audit_log_flushable(transactional_db):
+    """A transactional test (real commits, several connections) ends with Django flushing every
+    table. The audit log refuses DELETE and TRUNCATE beneath the ORM, so the flush would fail.
+    Lift the triggers just for the flush; they come back on the post_migrate signal the flush
+    sends when it is done, before the next test starts."""
+    yield
+    post_migrate.connect(_recreate_audit_triggers, dispatch_uid=_RECREATE_UID)
+    with connection.schema_editor() as editor:
+        _TRIGGERS.drop(None, editor)
 
 
 @pytest.fixture

@@ -511,7 +511,15 @@ def update_preparation(
     if unknown:
         raise ValueError(f"not preparation fields: {sorted(unknown)}")
     with _changing(case, "update_preparation", actor, None, what="preparation") as change:
-        preparation = Preparation.objects.select_for_update().get(case=change.case)
+        # The table lets the preparation be written from consent on, before start_preparation.
+        person = change.case.person
+        preparation, _ = Preparation.objects.select_for_update().get_or_create(
+            case=change.case,
+            defaults={
+                "interpreter_language": person.interpreter_language,
+                "sign_language": person.sign_language,
+            },
+        )
         if preparation.lock_version != expected_version:
             raise StaleEdit(current=preparation)
         length = values.get("max_length_minutes")
@@ -656,7 +664,9 @@ def _create_meeting(change: _Change, actor, call: MeetingCall, kind: str) -> Mee
     Invitation.objects.bulk_create(invitations)
     existing = set(case.participants.values_list("unit_id", flat=True))
     Participant.objects.bulk_create(
-        Participant(case=case, unit=unit) for unit in call.units if unit.pk not in existing
+        Participant(case=case, unit=unit)
+        for unit in dict.fromkeys(call.units)
+        if unit.pk not in existing
     )
     return meeting
 

@@ -4,7 +4,7 @@ import re
 
 from django.core.exceptions import ValidationError
 
-HSA_ID = re.compile(r"^SE\d{10}-[A-Za-z0-9]+$")
+HSA_ID = re.compile(r"SE[0-9]{10}-[A-Za-z0-9]+")
 
 
 def luhn_ok(digits: str) -> bool:
@@ -21,7 +21,7 @@ def luhn_ok(digits: str) -> bool:
 
 def validate_hsa_id(value: str) -> None:
     """An HSA-id is SE + the owner's 10-digit organisation number + '-' + letters/digits, ≤ 31."""
-    if len(value) > 31 or not HSA_ID.match(value):
+    if len(value) > 31 or not HSA_ID.fullmatch(value):
         raise ValidationError(
             "HSA-id ska vara SE, tio siffror, bindestreck och bokstäver a–z eller siffror "
             "(högst 31 tecken), till exempel SE2321000016-1234. / An HSA-id is SE, ten digits, "
@@ -33,7 +33,7 @@ def validate_hsa_id(value: str) -> None:
 def validate_organisation_number(value: str) -> None:
     """Swedish organisation number: ten digits (hyphen allowed), the last a Luhn check digit."""
     digits = value.replace("-", "")
-    if not re.fullmatch(r"\d{10}", digits) or not luhn_ok(digits):
+    if not re.fullmatch(r"[0-9]{6}-?[0-9]{4}", value) or not luhn_ok(digits):
         raise ValidationError(
             "Organisationsnumret ska ha tio siffror (NNNNNN-NNNN) med rätt kontrollsiffra. / "
             "The organisation number must have ten digits (NNNNNN-NNNN) with a correct check "

@@ -6,12 +6,14 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-import personnummer
 from django.utils import timezone
+from personnummer import personnummer
 
 from samplan.errors import DomainError
 
 RESERVE_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9-]{3,19}$")
+# (YY)YYMMDD, an optional - or + where it belongs, NNNC; ASCII digits only.
+PERSONAL_NUMBER = re.compile(r"(?:[0-9]{2})?[0-9]{6}[-+]?[0-9]{4}")
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ def parse_identity(raw: str, *, reserve: bool = False, field: str = "identity_nu
         return Identity("reserve", value, None)
 
     digits = value.replace("-", "").replace("+", "")
-    if not digits.isdigit() or len(digits) not in (10, 12):
+    if not PERSONAL_NUMBER.fullmatch(value):
         raise DomainError(
             "Numret ska ha 10 eller 12 siffror, till exempel 19121212-1212.",
             "The number must have 10 or 12 digits, for example 19121212-1212.",
@@ -68,9 +70,13 @@ def parse_identity(raw: str, *, reserve: bool = False, field: str = "identity_nu
                 field,
                 code="date",
             ) from None
+        if len(digits) == 12:
+            year = int(digits[:4])
+        else:  # YYMMDD: the century as the package reads it ('+' = 100 years or older)
+            base = _today().year - (100 if "+" in value else 0)
+            year = base - (base - int(digits[:2])) % 100
         try:
-            if len(digits) == 12:
-                dt.date(int(digits[:4]), month, day - 60 if day > 60 else day)
+            dt.date(year, month, day - 60 if day > 60 else day)
         except ValueError:
             raise DomainError(
                 "Datumet i numret finns inte.",

@@ -13,7 +13,7 @@ POSTGRES = [
        BEGIN RAISE EXCEPTION 'audit log is append-only'; END; $$ LANGUAGE plpgsql""",
     """CREATE TRIGGER access_auditevent_no_change BEFORE UPDATE OR DELETE ON access_auditevent
        FOR EACH ROW EXECUTE FUNCTION access_auditevent_append_only()""",
-    # TRUNCATE bypasses row triggers; refuse it too (test databases are dropped, not truncated).
+    # TRUNCATE bypasses row triggers; refuse it too (transactional tests lift it for their flush).
     """CREATE TRIGGER access_auditevent_no_truncate BEFORE TRUNCATE ON access_auditevent
        FOR EACH STATEMENT EXECUTE FUNCTION access_auditevent_append_only()""",
 ]
