@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from samplan.cases import services
 from samplan.cases.models import Invitation, Meeting, Participant, Preparation, State
-from samplan.errors import DomainError
+from samplan.errors import DomainError, PermissionRefused
 from tests.domain_helpers import assert_bilingual, error_fields, snapshot
 from tests.factories import RelatedPartyFactory, case_in_state, future
 
@@ -278,3 +278,23 @@ def test_attendance_of_another_meetings_invitation_is_ignored(county, called):
     services.record_attendance(meeting, actor=county.alice, attended={foreign.pk: True})
     foreign.refresh_from_db()
     assert foreign.attended is None
+
+
+def test_a_unit_answers_its_own_call_but_not_another_units(county):
+    case = case_in_state(county, State.MEETING_CALLED)
+    meeting = case.meetings.get()
+    own = meeting.invitations.get(unit=county.hemtjanst)
+    services.record_answer(own, actor=county.bob, answer=Invitation.Answer.ACCEPTED)
+    own.refresh_from_db()
+    assert own.answer == Invitation.Answer.ACCEPTED
+
+    other = meeting.invitations.get(unit=county.vardcentral)
+    with pytest.raises(PermissionRefused):
+        services.record_answer(other, actor=county.bob, answer=Invitation.Answer.ACCEPTED)
+    other.refresh_from_db()
+    assert other.answer == Invitation.Answer.NO_ANSWER
+
+    person = meeting.invitations.get(is_person=True)
+    services.record_answer(person, actor=county.alice, answer=Invitation.Answer.ACCEPTED)
+    person.refresh_from_db()
+    assert person.answer == Invitation.Answer.ACCEPTED

@@ -423,9 +423,9 @@ def revoke_consent(
     organisations: Sequence[Organisation] = (),
     note: str = "",
 ) -> Consent:
-    """Återkallelse, at any time. With organisations: only they lose access, at once, and their
-    interventions show as ended by revocation. Without: the whole consent ends and the SIP
-    closes; nothing recorded is lost."""
+    """Återkallelse, at any time. With organisations: only they lose access, at once, and the
+    case page shows their interventions as ended by revocation. Without: the whole consent ends
+    and the SIP closes; nothing recorded is lost."""
     action = "revoke_consent_in_part" if organisations else "revoke_consent"
     with _changing(case, action, actor, expected_version, what="consent") as change:
         consent = (
@@ -681,8 +681,19 @@ def call_meeting(
 
 
 def record_answer(invitation: Invitation, *, actor, answer: str, decline_reason: str = ""):
+    """A unit answers its own call; the coordinator records the answers of everyone else (the
+    person, relatives, units that answered by phone)."""
     case = invitation.meeting.case
-    with _changing(case, "record_answer", actor, None, what="invitation"):
+    with _changing(case, "record_answer", actor, None, what="invitation") as change:
+        own_unit = invitation.unit_id in active_unit_ids(actor)
+        if not own_unit and not drives_case(actor, change.case):
+            raise PermissionRefused(
+                "Du kan bara svara på kallelsen till din egen enhet. SIP-ansvarig registrerar "
+                "övriga svar.",
+                "You can only answer the call to your own unit. The SIP coordinator records "
+                "the other answers.",
+                "answer",
+            )
         if answer == Invitation.Answer.DECLINED and not decline_reason.strip():
             raise DomainError(
                 "Ange skälet till att kallelsen avböjs. Den som kallas är skyldig att delta.",
