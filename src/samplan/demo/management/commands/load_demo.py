@@ -1,0 +1,42 @@
+"""manage.py load_demo [--if-empty]: the fictitious demo county, for trying Samplan out."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from samplan.cases.models import State
+from samplan.demo.county import PASSWORD, URL, DemoCounty, is_loaded
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the fictitious demo county Region Sjöland: organisations, units, staff and "
+        "twenty-one persons with SIPs in every state. Never load it into a real database."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing, and succeed, when the database already holds organisations.",
+        )
+
+    def handle(self, *args, if_empty: bool = False, **options):
+        if is_loaded():
+            if if_empty:
+                self.stdout.write("The database already holds organisations: demo not loaded.")
+                return
+            raise CommandError(
+                "The database already holds organisations. The demo county goes into an empty "
+                "database only (make clean removes var/; or set SAMPLAN_VAR_DIR)."
+            )
+        counts = DemoCounty().load()
+        states = ", ".join(f"{state.value} {counts[state.value]}" for state in State)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo county loaded: {counts['organisations']} organisations, "
+                f"{counts['units']} units, {counts['staff']} staff, {counts['persons']} persons, "
+                f"{counts['cases']} SIPs ({states})."
+            )
+        )
+        self.stdout.write(
+            f"Sign in at {URL} with password {PASSWORD!r}; see manage.py demo_logins."
+        )
