@@ -16,7 +16,7 @@ from samplan.cases.models import Consent, Participant, SipCase, State
 from samplan.directory.models import Assignment, User
 from samplan.errors import PermissionRefused
 from tests.domain_helpers import audit_rows, snapshot
-from tests.factories import UserFactory, case_in_state, staff
+from tests.factories import PersonFactory, UserFactory, case_in_state, staff
 
 
 def sees(user, case) -> bool:
@@ -315,3 +315,37 @@ def test_retention_does_not_hide_open_cases_however_old(county, settings):
     case = case_in_state(county, State.FOLLOW_UP)
     SipCase.objects.filter(pk=case.pk).update(initiated_at=timezone.now() - dt.timedelta(days=900))
     assert sees(county.alice, case)
+
+
+@pytest.mark.django_db
+def test_the_initiating_unit_sees_the_case_before_consent_and_after_only_if_consent_covers_it(
+    county,
+):
+
+    ward = county.elsewhere  # a unit of another kommun hands the SIP to the vårdcentral
+    initiator = county.charlie
+    case = services.initiate_case(
+        actor=initiator,
+        person=PersonFactory(),
+        initiating_unit=ward,
+        coordinating_unit=county.vardcentral,
+        coordinator=county.alice,
+    )
+    assert cases_visible_to(initiator).filter(pk=case.pk).exists()
+    services.record_information(case, actor=county.alice, expected_version=case.lock_version)
+    assert cases_visible_to(initiator).filter(pk=case.pk).exists()
+
+    services.give_consent(
+        case,
+        actor=county.alice,
+        expected_version=case.lock_version,
+        method=Consent.Method.WRITTEN,
+        given_by=Consent.GivenBy.PERSON,
+        given_by_name="Personen",
+        organisations=[county.region, county.kommun],
+        information_scope="Behov och plan",
+    )
+    assert not cases_visible_to(initiator).filter(pk=case.pk).exists()
+    assert cases_visible_to(county.alice).filter(pk=case.pk).exists()
+    colleague = staff(ward, username="colleague")
+    assert not cases_visible_to(colleague).filter(pk=case.pk).exists()

@@ -1,7 +1,7 @@
 """Samplan settings, read from the environment (12-factor).
 
-Nothing set: SQLite under var/, DEBUG off, a development secret that refuses to start with DEBUG
-off outside tests and the demo. PostgreSQL when DATABASE_URL is set.
+Nothing set: SQLite under var/, DEBUG off, a random secret key kept in var/. PostgreSQL when
+DATABASE_URL is set.
 """
 
 import os
@@ -20,8 +20,21 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 DEBUG = env_bool("DEBUG")
-# The demo key is only good for a machine that serves loopback; production sets SECRET_KEY.
-SECRET_KEY = os.environ.get("SECRET_KEY", "samplan-demo-key-not-for-production-use-0123456789")
+
+
+def _local_secret_key() -> str:
+    """Without SECRET_KEY in the environment, a random key kept in var/ (mode 0600): never a
+    key published in the repository."""
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        from django.core.management.utils import get_random_secret_key
+
+        path.touch(mode=0o600)
+        path.write_text(get_random_secret_key())
+    return path.read_text().strip()
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [
     origin for origin in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if origin

@@ -14,7 +14,9 @@ def client_address(request) -> str | None:
     if settings.SAMPLAN_TRUST_X_FORWARDED_FOR:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded:
-            return forwarded.split(",")[0].strip()
+            # Our proxy appends the address it saw; entries to its left come from the client
+            # and can be forged, so take the rightmost.
+            return forwarded.split(",")[-1].strip()
     return request.META.get("REMOTE_ADDR") or None
 
 

@@ -2,7 +2,7 @@
 
 Access follows participation (SIP.md): a staff member sees a SIP only through an active assignment
 (medarbetaruppdrag) at a unit that
-  * holds the record: the unit that initiated the SIP or coordinates it; or
+  * coordinates the SIP (it keeps the original), or initiated it and consent is not yet asked; or
   * takes part in the SIP, while the person's consent covers that unit's organisation;
 and, once the SIP is closed, only for the retention time (settings.SAMPLAN_RETENTION_DAYS).
 """
@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from samplan.access.middleware import current_request_info
 from samplan.access.models import AuditEvent
-from samplan.cases.models import Consent, ConsentScope, Participant, SipCase
+from samplan.cases.models import Consent, ConsentScope, Participant, SipCase, State
 from samplan.directory.models import Assignment, Unit
 
 WORKING_ROLES = (Assignment.Role.COORDINATOR, Assignment.Role.PARTICIPANT)
@@ -78,7 +78,12 @@ def consent_covers_q(unit_ids: list[int], today: dt.date) -> Q:
 
 def visibility_q(unit_ids: list[int], now: dt.datetime | None = None) -> Q:
     now = now or timezone.now()
-    holds_record = Q(coordinating_unit_id__in=unit_ids) | Q(initiating_unit_id__in=unit_ids)
+    # The coordinating unit keeps the original plan and always sees it (for the retention time).
+    # The initiating unit sees the case before consent is asked for; after that, only the
+    # consent lets it in, like every other unit.
+    holds_record = Q(coordinating_unit_id__in=unit_ids) | Q(
+        initiating_unit_id__in=unit_ids, state__in=[State.INITIATED, State.INFORMED]
+    )
     within_retention = Q(closed_at__isnull=True) | Q(
         closed_at__gte=now - dt.timedelta(days=settings.SAMPLAN_RETENTION_DAYS)
     )
