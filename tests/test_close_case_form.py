@@ -111,3 +111,18 @@ def test_case_page_offers_closing_only_to_those_who_drive_the_case(client, count
     page = client.get(reverse("workspace:case_detail", args=[case.pk]))
     assert page.status_code == 200
     assert link not in page.content.decode()
+
+
+@pytest.mark.parametrize("reason", ["declined", "consent_revoked"])
+def test_declining_and_revoking_are_not_closing_reasons_a_coordinator_picks(county, reason):
+    from samplan.cases import services
+    from samplan.errors import DomainError
+
+    case = case_in_state(county, State.PLAN_ESTABLISHED)
+    with pytest.raises(DomainError) as refused:
+        services.close_case(
+            case, actor=county.alice, expected_version=case.lock_version, reason=reason
+        )
+    assert refused.value.field == "reason"
+    case.refresh_from_db()
+    assert case.state == State.PLAN_ESTABLISHED

@@ -113,9 +113,36 @@ def test_units_the_consent_does_not_cover_are_not_called(county, preparing):
 
 
 @pytest.mark.django_db
+def choose_invitees(county, case, parties):
+    services.update_preparation(
+        case,
+        actor=county.alice,
+        expected_version=case.preparation.lock_version,
+        values={},
+        invited_related_parties=parties,
+    )
+
+
+def test_a_relative_the_person_did_not_choose_is_not_called(county, preparing):
+    chosen = RelatedPartyFactory(person=preparing.person, name="Eva")
+    grandfather = RelatedPartyFactory(person=preparing.person, name="Morfar Gösta")
+    choose_invitees(county, preparing, [chosen])
+    with pytest.raises(DomainError) as refused:
+        services.call_meeting(
+            preparing,
+            actor=county.alice,
+            expected_version=preparing.lock_version,
+            call=call(county, related_parties=[chosen, grandfather]),
+        )
+    assert refused.value.field == "related_parties"
+    assert "Morfar Gösta" in refused.value.sv and "Morfar Gösta" in refused.value.en
+    assert not preparing.meetings.exists()
+
+
 def test_one_invitation_per_unit_related_party_and_the_person(county, preparing):
     daughter = RelatedPartyFactory(person=preparing.person, name="Eva")
     god_man = RelatedPartyFactory(person=preparing.person, name="Gustav", kind="god_man")
+    choose_invitees(county, preparing, [daughter, god_man])
     meeting = services.call_meeting(
         preparing,
         actor=county.alice,
@@ -298,3 +325,22 @@ def test_a_unit_answers_its_own_call_but_not_another_units(county):
     services.record_answer(person, actor=county.alice, answer=Invitation.Answer.ACCEPTED)
     person.refresh_from_db()
     assert person.answer == Invitation.Answer.ACCEPTED
+
+
+def test_units_are_not_called_under_an_expired_consent(county, preparing):
+    consent = preparing.current_consent()
+    type(consent).objects.filter(pk=consent.pk).update(
+        valid_until=timezone.localdate() - dt.timedelta(days=1)
+    )
+    error = refused_call(preparing, county)
+    assert "units" in error_fields(error)
+
+
+def test_an_answer_must_be_one_of_the_known_answers(county):
+    case = case_in_state(county, State.MEETING_CALLED)
+    invitation = case.meetings.get().invitations.get(unit=county.vardcentral)
+    with pytest.raises(DomainError) as refused:
+        services.record_answer(invitation, actor=county.alice, answer="bogus")
+    assert refused.value.field == "answer"
+    invitation.refresh_from_db()
+    assert invitation.answer == Invitation.Answer.NO_ANSWER

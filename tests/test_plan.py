@@ -362,3 +362,55 @@ def test_an_adult_approves_their_own_plan(county):
     case = case_in_state(county, State.MEETING_CALLED)
     plan = establish(case, county, save_draft(case, county))
     assert plan.approved_by == PlanVersion.ApprovedBy.PERSON
+
+
+@pytest.mark.django_db
+def test_a_form_based_on_an_earlier_draft_never_overwrites_the_next_one(county):
+    case = case_in_state(county, State.MEETING_CALLED)
+    first = services.save_plan_draft(
+        case, actor=county.alice, expected_version=None, data=complete_draft(county)
+    )
+    stale_version = first.lock_version  # bob's form was opened on draft 1
+    services.establish_plan(
+        case,
+        actor=county.alice,
+        expected_version=first.lock_version,
+        approved_by=PlanVersion.ApprovedBy.PERSON,
+        approved_by_name="Gunnel",
+    )
+    second = services.save_plan_draft(
+        case,
+        actor=county.alice,
+        expected_version=None,
+        data=complete_draft(county, needs_today="Alice's version 2"),
+    )
+    assert second.number == 2
+    with pytest.raises(services.StaleEdit):
+        services.save_plan_draft(
+            case,
+            actor=county.alice,
+            expected_version=stale_version,
+            data=complete_draft(county, needs_today="Bob's stale text"),
+        )
+    second.refresh_from_db()
+    assert second.needs_today == "Alice's version 2"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("approved_by", ["", "coordinator"])
+def test_the_plan_names_who_approved_it_from_the_allowed_kinds(county, approved_by):
+    case = case_in_state(county, State.MEETING_CALLED)
+    draft = services.save_plan_draft(
+        case, actor=county.alice, expected_version=None, data=complete_draft(county)
+    )
+    with pytest.raises(DomainError) as refused:
+        services.establish_plan(
+            case,
+            actor=county.alice,
+            expected_version=draft.lock_version,
+            approved_by=approved_by,
+            approved_by_name="Gunnel",
+        )
+    assert "approved_by" in error_fields(refused.value)
+    draft.refresh_from_db()
+    assert draft.status == PlanVersion.Status.DRAFT

@@ -91,6 +91,14 @@ def established_case(county, *, interventions: int = 1, meetings: int = 1) -> Si
         approved_by=PlanVersion.ApprovedBy.PERSON,
         approved_by_name="Gunnel",
     )
+    preparation = case.preparation
+    services.update_preparation(
+        case,
+        actor=alice,
+        expected_version=preparation.lock_version,
+        values={},
+        invited_related_parties=[relative],
+    )
     for n in range(meetings - 1):
         services.call_follow_up(
             case,

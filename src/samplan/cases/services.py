@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from samplan.access.models import AuditEvent
@@ -583,7 +584,11 @@ def _covered_organisation_ids(case: SipCase) -> set[int]:
             consent__decision=Consent.Decision.GIVEN,
             consent__revoked_at__isnull=True,
             revoked_at__isnull=True,
-        ).values_list("organisation_id", flat=True)
+        )
+        .filter(
+            Q(consent__valid_until__isnull=True) | Q(consent__valid_until__gte=timezone.localdate())
+        )
+        .values_list("organisation_id", flat=True)
     )
 
 
@@ -643,6 +648,20 @@ def _create_meeting(change: _Change, actor, call: MeetingCall, kind: str) -> Mee
         )
     _raise_all(problems)
     _check_own_parties(case.person, call.related_parties)
+    preparation = getattr(case, "preparation", None)
+    if preparation is not None:
+        chosen = set(preparation.invited_related_parties.values_list("pk", flat=True))
+        not_chosen = [party.name for party in call.related_parties if party.pk not in chosen]
+        if not_chosen:
+            names = ", ".join(not_chosen)
+            raise DomainError(
+                f"Personen har inte valt att bjuda in: {names}. Den enskilde bestämmer vilka "
+                "närstående som kallas.",
+                f"The person has not chosen to invite: {names}. The person decides which "
+                "relatives are called.",
+                "related_parties",
+                code="not_chosen_by_person",
+            )
 
     meeting = Meeting.objects.create(
         case=case,
@@ -693,6 +712,13 @@ def record_answer(invitation: Invitation, *, actor, answer: str, decline_reason:
                 "You can only answer the call to your own unit. The SIP coordinator records "
                 "the other answers.",
                 "answer",
+            )
+        if answer not in Invitation.Answer.values:
+            raise DomainError(
+                "Välj ett svar: accepterar eller avböjer.",
+                "Choose an answer: accepts or declines.",
+                "answer",
+                code="invalid_choice",
             )
         if answer == Invitation.Answer.DECLINED and not decline_reason.strip():
             raise DomainError(
@@ -793,10 +819,16 @@ def _ensure_draft(case: SipCase) -> PlanVersion:
         return draft
     latest = case.plan_versions.order_by("-number").first()
     number = (latest.number + 1) if latest else 1
+    # A new draft's lock_version starts above every earlier version's, so a form based on an
+    # earlier draft can never match the new one and overwrite it.
+    highest = case.plan_versions.aggregate(highest=Max("lock_version"))["highest"] or 0
     valid = case.plan_versions.filter(status=PlanVersion.Status.VALID).first()
-    if valid:
-        return _copy_plan(valid, number)
-    return PlanVersion.objects.create(case=case, number=number)
+    draft = (
+        _copy_plan(valid, number) if valid else PlanVersion.objects.create(case=case, number=number)
+    )
+    draft.lock_version = highest + 1
+    draft.save(update_fields=["lock_version"])
+    return draft
 
 
 def save_plan_draft(
@@ -1001,7 +1033,18 @@ def establish_plan(
                 "who approved the plan",
             )
         )
-        problems.append(_acts_for_minor(change.case.person, approved_by, "approved_by"))
+        if approved_by not in PlanVersion.ApprovedBy.values:
+            problems.append(
+                DomainError(
+                    "Ange vem som godkände planen: personen, vårdnadshavare eller god man/"
+                    "förvaltare.",
+                    "Say who approved the plan: the person, a guardian or a legal representative.",
+                    "approved_by",
+                    code="required",
+                )
+            )
+        else:
+            problems.append(_acts_for_minor(change.case.person, approved_by, "approved_by"))
         _raise_all(problems)
         now = timezone.now()
         change.case.plan_versions.filter(status=PlanVersion.Status.VALID).update(
@@ -1052,6 +1095,15 @@ def close_case(
 ) -> SipCase:
     """Avslut, with a reason. Everything recorded stays readable for the retention time."""
     with _changing(case, "close", actor, expected_version) as change:
+        if reason in {SipCase.ClosingReason.DECLINED, SipCase.ClosingReason.CONSENT_REVOKED}:
+            raise DomainError(
+                "Att personen avböjer eller återkallar samtycket registreras som sådant, inte som "
+                "skäl för avslut.",
+                "That the person declines or revokes consent is recorded as such, not as a "
+                "reason for closing.",
+                "reason",
+                code="use_consent_action",
+            )
         if reason not in SipCase.ClosingReason.values:
             raise DomainError(
                 "Välj ett skäl till avslutet.",
