@@ -14,7 +14,7 @@ from samplan.access.services import cases_visible_to, get_case_for
 from samplan.cases import services
 from samplan.cases.models import Consent, Participant, SipCase, State
 from samplan.directory.models import Assignment, User
-from samplan.errors import PermissionRefused
+from samplan.errors import DomainError, PermissionRefused
 from tests.domain_helpers import audit_rows, snapshot
 from tests.factories import PersonFactory, UserFactory, case_in_state, staff
 
@@ -349,3 +349,16 @@ def test_the_initiating_unit_sees_the_case_before_consent_and_after_only_if_cons
     assert cases_visible_to(county.alice).filter(pk=case.pk).exists()
     colleague = staff(ward, username="colleague")
     assert not cases_visible_to(colleague).filter(pk=case.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_named_coordinator_must_be_a_coordinator_at_the_coordinating_unit(county):
+    with pytest.raises(DomainError) as refused:
+        services.initiate_case(
+            actor=county.alice,
+            person=PersonFactory(),
+            initiating_unit=county.vardcentral,
+            coordinator=county.bob,  # a participant at a kommun unit
+        )
+    assert refused.value.field == "coordinator"
+    assert not SipCase.objects.exists()

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from samplan.access.models import AuditEvent
 from samplan.access.services import acting_unit_for, active_unit_ids, audit
-from samplan.directory.models import Organisation, Unit
+from samplan.directory.models import Assignment, Organisation, Unit
 from samplan.errors import DomainError, DomainErrors, PermissionRefused, StaleEdit
 from samplan.people.models import Person, RelatedParty
 
@@ -209,6 +209,21 @@ def initiate_case(
     coordinating_unit = coordinating_unit or initiating_unit
     now = timezone.now()
     problems: list[DomainError | None] = []
+    if (
+        coordinator is not None
+        and not Assignment.objects.active()
+        .filter(user=coordinator, unit=coordinating_unit, role=Assignment.Role.COORDINATOR)
+        .exists()
+    ):
+        problems.append(
+            DomainError(
+                "Den som blir SIP-ansvarig behöver ett uppdrag som samordnare vid den "
+                "samordnande enheten.",
+                "The SIP coordinator needs an assignment as coordinator at the coordinating unit.",
+                "coordinator",
+                code="coordinator_assignment",
+            )
+        )
     if initiated_by != SipCase.InitiatedBy.STAFF:
         problems.append(
             _required(
@@ -348,7 +363,8 @@ def give_consent(
     exclusions: str = "",
     documentation: str = "",
 ) -> Consent:
-    """Samtycke: which information, to which organisations, for how long; how and by whom."""
+    """Samtycke: which information, to which organisations, for how long (no end date: until
+    the SIP is closed, and the case page says so); how and by whom."""
     with _changing(case, "give_consent", actor, expected_version, what="consent") as change:
         problems = _consent_problems(
             change.case.person, method, given_by, given_by_name, documentation
