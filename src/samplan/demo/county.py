@@ -30,7 +30,8 @@ from samplan.cases.models import (
 )
 from samplan.directory.models import Assignment, Organisation, Unit, User
 from samplan.directory.validators import luhn_ok
-from samplan.people.identity import make_identity_number, parse_identity
+from samplan.people import services as people_services
+from samplan.people.identity import make_identity_number
 from samplan.people.models import Person, RelatedParty
 
 PASSWORD = "samplan-demo"
@@ -345,22 +346,31 @@ class DemoCounty:
         self.serials.add(serial)
         birth = self.born(age, *birthday)
         number = make_identity_number(birth, serial, coordination=coordination)
-        identity = parse_identity(number)
-        person = Person(
-            identity_kind=identity.kind,
-            identity_number=identity.number,
-            birth_date=identity.birth_date,
+        registrar, unit = self.registrar()
+        return people_services.register_person(
+            actor=registrar,
+            unit=unit,
+            identity_number=number,
             given_name=given_name,
             family_name=family_name,
             is_fictitious=True,
             **extra,
         )
-        person.full_clean()
-        person.save()
-        return person
 
     def party(self, person: Person, kind: str, name: str, **extra) -> RelatedParty:
-        return RelatedParty.objects.create(person=person, kind=kind, name=name, **extra)
+        registrar, unit = self.registrar()
+        return people_services.add_related_party(
+            actor=registrar, unit=unit, person=person, kind=kind, name=name, **extra
+        )
+
+    def registrar(self) -> tuple[User, Unit]:
+        """Who registers the demo persons: the vårdcentral's coordinator (audited as such)."""
+        if not hasattr(self, "_registrar"):
+            assignment = Assignment.objects.select_related("user", "unit").get(
+                user__username="anna", role=Assignment.Role.COORDINATOR
+            )
+            self._registrar = (assignment.user, assignment.unit)
+        return self._registrar
 
     # One method per service call: call it, then remember when the story says it happened ----
 
