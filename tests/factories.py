@@ -146,6 +146,19 @@ def complete_draft(county: County, **overrides) -> services.PlanDraft:
     return services.PlanDraft(**values)
 
 
+def consent_to(case, actor, organisations, *, given_by=Consent.GivenBy.PERSON, **overrides):
+    """Written consent naming these organisations, recorded by `actor`."""
+    values = dict(
+        method=Consent.Method.WRITTEN,
+        given_by=given_by,
+        given_by_name="Gunnel",
+        organisations=organisations,
+        information_scope="Behov, insatser och planen",
+    )
+    values.update(overrides)
+    return services.give_consent(case, actor=actor, expected_version=case.lock_version, **values)
+
+
 def case_in_state(county: County, state: str, person: Person | None = None) -> SipCase:
     """A case coordinated by alice's vårdcentral with bob's hemtjänst taking part, driven through
     the services to `state`."""
@@ -162,15 +175,11 @@ def case_in_state(county: County, state: str, person: Person | None = None) -> S
     )
     if state == State.INFORMED:
         return case
-    services.give_consent(
+    consent_to(
         case,
-        actor=alice,
-        expected_version=case.lock_version,
-        method=Consent.Method.WRITTEN,
+        alice,
+        [county.region, county.kommun],
         given_by=Consent.GivenBy.GUARDIAN if guardian else Consent.GivenBy.PERSON,
-        given_by_name="Gunnel",
-        organisations=[county.region, county.kommun],
-        information_scope="Behov, insatser och planen",
     )
     if state == State.CONSENTED:
         return case

@@ -12,11 +12,11 @@ from django.utils import timezone
 from samplan.access.models import AuditEvent
 from samplan.access.services import cases_visible_to, get_case_for
 from samplan.cases import services
-from samplan.cases.models import Consent, Participant, SipCase, State
+from samplan.cases.models import Participant, SipCase, State
 from samplan.directory.models import Assignment, User
 from samplan.errors import DomainError, PermissionRefused
 from tests.domain_helpers import audit_rows, snapshot
-from tests.factories import PersonFactory, UserFactory, case_in_state, staff
+from tests.factories import PersonFactory, UserFactory, case_in_state, consent_to, staff
 
 
 def sees(user, case) -> bool:
@@ -64,16 +64,7 @@ def test_participating_kommun_unit_sees_the_case_only_once_consent_covers_its_or
     assert not sees(county.bob, case)
     services.record_information(case, actor=county.alice, expected_version=case.lock_version)
     assert not sees(county.bob, case)
-    services.give_consent(
-        case,
-        actor=county.alice,
-        expected_version=case.lock_version,
-        method=Consent.Method.WRITTEN,
-        given_by=Consent.GivenBy.PERSON,
-        given_by_name="Gunnel",
-        organisations=[county.region],  # the kommun is not (yet) covered
-        information_scope="Behov",
-    )
+    consent_to(case, county.alice, [county.region])  # the kommun is not (yet) covered
     assert not sees(county.bob, case)
     with pytest.raises(Http404):
         get_case_for(county.bob, case.pk)
@@ -335,16 +326,7 @@ def test_the_initiating_unit_sees_the_case_before_consent_and_after_only_if_cons
     services.record_information(case, actor=county.alice, expected_version=case.lock_version)
     assert cases_visible_to(initiator).filter(pk=case.pk).exists()
 
-    services.give_consent(
-        case,
-        actor=county.alice,
-        expected_version=case.lock_version,
-        method=Consent.Method.WRITTEN,
-        given_by=Consent.GivenBy.PERSON,
-        given_by_name="Personen",
-        organisations=[county.region, county.kommun],
-        information_scope="Behov och plan",
-    )
+    consent_to(case, county.alice, [county.region, county.kommun])
     assert not cases_visible_to(initiator).filter(pk=case.pk).exists()
     assert cases_visible_to(county.alice).filter(pk=case.pk).exists()
     colleague = staff(ward, username="colleague")
