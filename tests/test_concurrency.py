@@ -10,6 +10,7 @@ from django.db import OperationalError, connection
 
 from samplan.cases import services
 from samplan.cases.models import CaseEvent, Consent, PlanVersion, Preparation, SipCase, State
+from samplan.cases.services import _core as services_core
 from samplan.directory.models import Assignment, User
 from samplan.errors import StaleEdit
 from tests.domain_helpers import snapshot
@@ -222,7 +223,7 @@ def test_two_connections_saving_the_same_draft_version_one_wins_the_other_is_sta
 
     first_holds_lock = threading.Event()
     let_first_commit = threading.Event()
-    original = services.acting_unit_for
+    original = services_core.acting_unit_for
 
     def hold_first(user, locked_case):  # called inside the locked transaction
         unit = original(user, locked_case)
@@ -232,7 +233,7 @@ def test_two_connections_saving_the_same_draft_version_one_wins_the_other_is_sta
                 raise AssertionError("the test never let the first save commit")
         return unit
 
-    monkeypatch.setattr(services, "acting_unit_for", hold_first)
+    monkeypatch.setattr(services_core, "acting_unit_for", hold_first)
     results = {}
 
     def run(name, user_pk, text):

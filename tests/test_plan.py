@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from samplan.cases import services
 from samplan.cases.models import Attendee, Goal, Intervention, PlanVersion, State
-from samplan.errors import DomainError
+from samplan.errors import DomainError, StaleEdit
 from tests.domain_helpers import assert_bilingual, error_fields, errors_of, snapshot
 from tests.factories import RelatedPartyFactory, case_in_state, complete_draft, minor
 
@@ -385,7 +385,7 @@ def test_a_form_based_on_an_earlier_draft_never_overwrites_the_next_one(county):
         data=complete_draft(county, needs_today="Alice's version 2"),
     )
     assert second.number == 2
-    with pytest.raises(services.StaleEdit):
+    with pytest.raises(StaleEdit):
         services.save_plan_draft(
             case,
             actor=county.alice,

@@ -18,6 +18,7 @@ from samplan.cases.models import (
     SipCase,
     State,
 )
+from samplan.cases.services import _core as services_core
 from samplan.cases.transitions import TRANSITIONS
 from samplan.errors import DomainError, PermissionRefused, TransitionNotAllowed
 from tests.domain_helpers import assert_bilingual, audit_rows, snapshot
@@ -405,7 +406,7 @@ def test_transition_is_undone_when_its_audit_row_cannot_be_written(county):
     case = case_in_state(county, State.INFORMED)
     before = snapshot(case)
     with (
-        mock.patch.object(services, "audit", side_effect=RuntimeError("log down")),
+        mock.patch.object(services_core, "audit", side_effect=RuntimeError("log down")),
         pytest.raises(RuntimeError),
     ):
         perform("give_consent", case, county)

@@ -1,0 +1,175 @@
+"""Samtycke: given, declined, revoked in whole or for one organisation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from django.utils import timezone
+
+from samplan.directory.models import Organisation
+from samplan.errors import DomainError
+
+from ..models import (
+    Consent,
+    ConsentScope,
+    SipCase,
+)
+from ._core import (
+    _acts_for_minor,
+    _changing,
+    _close,
+    _not_in_past,
+    _raise_all,
+    _required,
+)
+
+
+def _consent_problems(person, method, given_by, given_by_name, documentation):
+    return [
+        _required(method, "method", "hur svaret gavs", "how the answer was given"),
+        _required(given_by_name, "given_by_name", "vem som svarade", "who answered"),
+        _acts_for_minor(person, given_by, "given_by"),
+        (
+            _required(
+                documentation,
+                "documentation",
+                "hur det muntliga svaret dokumenterades",
+                "how the oral answer was documented",
+            )
+            if method == Consent.Method.ORAL
+            else None
+        ),
+    ]
+
+
+def give_consent(
+    case: SipCase,
+    *,
+    actor,
+    expected_version: int | None,
+    method: str,
+    given_by: str,
+    given_by_name: str,
+    organisations: Sequence[Organisation],
+    information_scope: str,
+    valid_until: dt.date | None = None,
+    exclusions: str = "",
+    documentation: str = "",
+) -> Consent:
+    """Samtycke: which information, to which organisations, for how long (no end date: until
+    the SIP is closed, and the case page says so); how and by whom."""
+    with _changing(case, "give_consent", actor, expected_version, what="consent") as change:
+        problems = _consent_problems(
+            change.case.person, method, given_by, given_by_name, documentation
+        )
+        problems += [
+            _required(
+                list(organisations),
+                "organisations",
+                "vilka organisationer som får utbyta information",
+                "which organisations may exchange information",
+            ),
+            _required(
+                information_scope,
+                "information_scope",
+                "vilken information som omfattas",
+                "which information is covered",
+            ),
+            _not_in_past(valid_until, "valid_until", "Giltighetstiden", "The end of validity"),
+        ]
+        _raise_all(problems)
+        consent = Consent.objects.create(
+            case=change.case,
+            decision=Consent.Decision.GIVEN,
+            method=method,
+            given_by=given_by,
+            given_by_name=given_by_name,
+            information_scope=information_scope,
+            exclusions=exclusions,
+            documentation=documentation,
+            valid_until=valid_until,
+            recorded_by=actor,
+        )
+        ConsentScope.objects.bulk_create(
+            ConsentScope(consent=consent, organisation=organisation)
+            for organisation in dict.fromkeys(organisations)
+        )
+    return consent
+
+
+def decline_consent(
+    case: SipCase,
+    *,
+    actor,
+    expected_version: int | None,
+    method: str,
+    given_by: str,
+    given_by_name: str,
+    documentation: str = "",
+) -> Consent:
+    """The person declines a SIP: the case closes, everything recorded stays, care goes on."""
+    with _changing(case, "decline_consent", actor, expected_version, what="consent") as change:
+        _raise_all(
+            _consent_problems(change.case.person, method, given_by, given_by_name, documentation)
+        )
+        consent = Consent.objects.create(
+            case=change.case,
+            decision=Consent.Decision.DECLINED,
+            method=method,
+            given_by=given_by,
+            given_by_name=given_by_name,
+            documentation=documentation,
+            recorded_by=actor,
+        )
+        _close(change, SipCase.ClosingReason.DECLINED, "")
+    return consent
+
+
+def revoke_consent(
+    case: SipCase,
+    *,
+    actor,
+    expected_version: int | None,
+    organisations: Sequence[Organisation] = (),
+    note: str = "",
+) -> Consent:
+    """Återkallelse, at any time. With organisations: only they lose access, at once, and the
+    case page shows their interventions as ended by revocation. Without: the whole consent ends
+    and the SIP closes; nothing recorded is lost."""
+    action = "revoke_consent_in_part" if organisations else "revoke_consent"
+    with _changing(case, action, actor, expected_version, what="consent") as change:
+        consent = (
+            change.case.consents.select_for_update()
+            .filter(decision=Consent.Decision.GIVEN, revoked_at__isnull=True)
+            .order_by("-recorded_at")
+            .first()
+        )
+        if consent is None:
+            raise DomainError(
+                "Det finns inget gällande samtycke att återkalla.",
+                "There is no active consent to revoke.",
+                "organisations",
+                code="no_consent",
+            )
+        now = timezone.now()
+        scopes = consent.scopes.filter(revoked_at__isnull=True)
+        if organisations:
+            chosen = scopes.filter(organisation__in=organisations)
+            if not chosen.exists():
+                raise DomainError(
+                    "Samtycket omfattar inte den valda organisationen.",
+                    "The consent does not cover the chosen organisation.",
+                    "organisations",
+                    code="not_in_scope",
+                )
+            chosen.update(revoked_at=now)
+            change.note = note
+            if scopes.exists():
+                return consent
+        consent.revoked_at = now
+        consent.revoked_by = actor
+        consent.revocation_note = note
+        consent.save()
+        _close(change, SipCase.ClosingReason.CONSENT_REVOKED, note)
+    return consent

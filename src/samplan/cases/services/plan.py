@@ -1,0 +1,358 @@
+"""The plan: drafts, mandatory parts, establishing with the person's approval, follow-up."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Max
+from django.utils import timezone
+
+from samplan.directory.models import Organisation, Unit
+from samplan.errors import DomainError, StaleEdit
+from samplan.people.models import RelatedParty
+
+from ..models import (
+    Attendee,
+    Goal,
+    Intervention,
+    Meeting,
+    PlanVersion,
+    SipCase,
+    approved_version_error,
+)
+from ._core import (
+    _acts_for_minor,
+    _changing,
+    _not_in_past,
+    _raise_all,
+    _required,
+)
+from .meetings import MeetingCall, _create_meeting
+
+
+@dataclass
+class InterventionData:
+    description: str
+    unit: Unit | None = None
+    organisation: Organisation | None = None
+    responsible_party: RelatedParty | None = None
+    contact_name: str = ""
+    starts_on: dt.date | None = None
+    ends_on: dt.date | None = None
+    ends_note: str = ""
+
+
+@dataclass
+class PlanDraft:
+    needs_today: str = ""
+    goals: list[str] = field(default_factory=list)
+    interventions: list[InterventionData] = field(default_factory=list)
+    main_responsible_unit: Unit | None = None
+    coordination: str = ""
+    follow_up_on: dt.date | None = None
+    cooperation_ends: str = ""
+    expected_of_person: str = ""
+    expected_of_relatives: str = ""
+    attendees: list[tuple[str, str]] = field(default_factory=list)  # (name, represents)
+
+
+def _copy_plan(source: PlanVersion, number: int) -> PlanVersion:
+    draft = PlanVersion.objects.create(
+        case=source.case,
+        number=number,
+        based_on=source,
+        needs_today=source.needs_today,
+        coordination=source.coordination,
+        main_responsible_unit=source.main_responsible_unit,
+        follow_up_on=None,  # a new version needs its own follow-up date
+        cooperation_ends=source.cooperation_ends,
+        expected_of_person=source.expected_of_person,
+        expected_of_relatives=source.expected_of_relatives,
+    )
+    Goal.objects.bulk_create(
+        Goal(plan_version=draft, text=goal.text, position=goal.position)
+        for goal in source.goals.all()
+    )
+    Intervention.objects.bulk_create(
+        Intervention(
+            plan_version=draft,
+            description=item.description,
+            organisation_id=item.organisation_id,
+            unit_id=item.unit_id,
+            responsible_party_id=item.responsible_party_id,
+            contact_name=item.contact_name,
+            starts_on=item.starts_on,
+            ends_on=item.ends_on,
+            ends_note=item.ends_note,
+            position=item.position,
+        )
+        for item in source.interventions.all()
+    )
+    return draft
+
+
+def _ensure_draft(case: SipCase) -> PlanVersion:
+    draft = case.plan_versions.select_for_update().filter(status=PlanVersion.Status.DRAFT).first()
+    if draft:
+        return draft
+    latest = case.plan_versions.order_by("-number").first()
+    number = (latest.number + 1) if latest else 1
+    # A new draft's lock_version starts above every earlier version's, so a form based on an
+    # earlier draft can never match the new one and overwrite it.
+    highest = case.plan_versions.aggregate(highest=Max("lock_version"))["highest"] or 0
+    valid = case.plan_versions.filter(status=PlanVersion.Status.VALID).first()
+    draft = (
+        _copy_plan(valid, number) if valid else PlanVersion.objects.create(case=case, number=number)
+    )
+    draft.lock_version = highest + 1
+    draft.save(update_fields=["lock_version"])
+    return draft
+
+
+def save_plan_draft(
+    case: SipCase,
+    *,
+    actor,
+    expected_version: int | None,
+    data: PlanDraft,
+    plan_version: PlanVersion | None = None,
+) -> PlanVersion:
+    """Write the draft of the next plan version. `expected_version` is the draft's lock_version
+    the form was based on (None when the form started a new draft). Editing a version that has
+    been approved is refused: a change is always a new version."""
+    if plan_version is not None and plan_version.is_locked:
+        raise approved_version_error()
+    with _changing(case, "save_plan_draft", actor, None, what="plan") as change:
+        existing = (
+            change.case.plan_versions.select_for_update()
+            .filter(status=PlanVersion.Status.DRAFT)
+            .first()
+        )
+        if existing is None and expected_version is not None:
+            # The draft the form was based on has been established meanwhile.
+            raise StaleEdit(current=change.case.valid_plan())
+        if existing is not None and existing.lock_version != expected_version:
+            raise StaleEdit(current=existing)
+        draft = existing or _ensure_draft(change.case)
+        problems: list[DomainError | None] = []
+        for index, item in enumerate(data.interventions, start=1):
+            if item.starts_on and item.ends_on and item.ends_on < item.starts_on:
+                problems.append(
+                    DomainError(
+                        f"Insats {index}: slutdatum ligger före startdatum.",
+                        f"Intervention {index}: the end date is before the start date.",
+                        "interventions",
+                        code="end_before_start",
+                    )
+                )
+        _raise_all(problems)
+        for name in (
+            "needs_today",
+            "coordination",
+            "main_responsible_unit",
+            "follow_up_on",
+            "cooperation_ends",
+            "expected_of_person",
+            "expected_of_relatives",
+        ):
+            setattr(draft, name, getattr(data, name))
+        draft.lock_version += 1
+        draft.save()
+        draft.goals.all().delete()
+        draft.interventions.all().delete()
+        draft.attendees.all().delete()
+        Goal.objects.bulk_create(
+            Goal(plan_version=draft, text=text.strip(), position=position)
+            for position, text in enumerate(data.goals)
+            if text.strip()
+        )
+        Intervention.objects.bulk_create(
+            Intervention(
+                plan_version=draft,
+                description=item.description,
+                unit=item.unit,
+                organisation=item.organisation or (item.unit.organisation if item.unit else None),
+                responsible_party=item.responsible_party,
+                contact_name=item.contact_name,
+                starts_on=item.starts_on,
+                ends_on=item.ends_on,
+                ends_note=item.ends_note,
+                position=position,
+            )
+            for position, item in enumerate(data.interventions)
+        )
+        Attendee.objects.bulk_create(
+            Attendee(plan_version=draft, name=name, represents=represents)
+            for name, represents in data.attendees
+            if name.strip()
+        )
+    return draft
+
+
+def plan_problems(plan: PlanVersion) -> list[DomainError]:
+    """Every mandatory part the plan lacks (SIP.md, "The plan must state")."""
+    problems: list[DomainError | None] = [
+        _required(
+            plan.needs_today.strip(),
+            "needs_today",
+            "personens behov i dag",
+            "the person's needs today",
+        ),
+        _required(
+            list(plan.goals.all()),
+            "goals",
+            "minst ett av personens egna mål",
+            "at least one of the person's own goals",
+        ),
+        _required(
+            plan.main_responsible_unit_id,
+            "main_responsible_unit",
+            "vem som har huvudansvaret",
+            "who has overall responsibility",
+        ),
+        _required(
+            plan.coordination.strip(),
+            "coordination",
+            "hur insatserna samordnas",
+            "how the interventions are coordinated",
+        ),
+        _required(
+            plan.follow_up_on,
+            "follow_up_on",
+            "när planen följs upp",
+            "when the plan is followed up",
+        ),
+        _not_in_past(
+            plan.follow_up_on, "follow_up_on", "Uppföljningsdatumet", "The follow-up date"
+        ),
+        _required(
+            plan.cooperation_ends.strip(),
+            "cooperation_ends",
+            "när samverkan avslutas",
+            "when the cooperation ends",
+        ),
+        _required(
+            plan.expected_of_person.strip(),
+            "expected_of_person",
+            "vad som förväntas av personen",
+            "what is expected of the person",
+        ),
+        _required(list(plan.attendees.all()), "attendees", "vilka som deltog", "who took part"),
+    ]
+    interventions = list(plan.interventions.all())
+    if not interventions:
+        problems.append(
+            _required(None, "interventions", "minst en insats", "at least one intervention")
+        )
+    for index, item in enumerate(interventions, start=1):
+        label_sv = f"Insats {index} ({item.description[:40]})"
+        label_en = f"Intervention {index} ({item.description[:40]})"
+        if not (item.unit_id or item.organisation_id or item.responsible_party_id):
+            problems.append(
+                DomainError(
+                    f"{label_sv} saknar ansvarig aktör.",
+                    f"{label_en} has no responsible actor.",
+                    "interventions",
+                    code="responsible_missing",
+                )
+            )
+        if not item.starts_on:
+            problems.append(
+                DomainError(
+                    f"{label_sv} saknar startdatum.",
+                    f"{label_en} has no start date.",
+                    "interventions",
+                    code="start_missing",
+                )
+            )
+        if not (item.ends_on or item.ends_note.strip()):
+            problems.append(
+                DomainError(
+                    f"{label_sv} saknar när den slutar.",
+                    f"{label_en} does not say when it ends.",
+                    "interventions",
+                    code="end_missing",
+                )
+            )
+    return [problem for problem in problems if problem is not None]
+
+
+def establish_plan(
+    case: SipCase,
+    *,
+    actor,
+    expected_version: int,
+    approved_by: str,
+    approved_by_name: str,
+) -> PlanVersion:
+    """The person (or guardian) approves the draft: it becomes the valid version and is never
+    changed again; the version it replaces stays readable as superseded."""
+    with _changing(case, "establish_plan", actor, None, what="plan") as change:
+        draft = (
+            change.case.plan_versions.select_for_update()
+            .filter(status=PlanVersion.Status.DRAFT)
+            .first()
+        )
+        if draft is None:
+            raise DomainError(
+                "Det finns inget planutkast att fastställa.",
+                "There is no plan draft to establish.",
+                "plan",
+                code="no_draft",
+            )
+        if draft.lock_version != expected_version:
+            raise StaleEdit(current=draft)
+        problems: list[DomainError | None] = list(plan_problems(draft))
+        problems.append(
+            _required(
+                approved_by_name.strip(),
+                "approved_by_name",
+                "vem som godkände planen",
+                "who approved the plan",
+            )
+        )
+        if approved_by not in PlanVersion.ApprovedBy.values:
+            problems.append(
+                DomainError(
+                    "Ange vem som godkände planen: personen, vårdnadshavare eller god man/"
+                    "förvaltare.",
+                    "Say who approved the plan: the person, a guardian or a legal representative.",
+                    "approved_by",
+                    code="required",
+                )
+            )
+        else:
+            problems.append(_acts_for_minor(change.case.person, approved_by, "approved_by"))
+        _raise_all(problems)
+        now = timezone.now()
+        change.case.plan_versions.filter(status=PlanVersion.Status.VALID).update(
+            status=PlanVersion.Status.SUPERSEDED
+        )
+        draft.status = PlanVersion.Status.VALID
+        draft.approved_at = now
+        draft.approved_by = approved_by
+        draft.approved_by_name = approved_by_name
+        draft.established_by = actor
+        draft.save(
+            update_fields=[
+                "status",
+                "approved_at",
+                "approved_by",
+                "approved_by_name",
+                "established_by",
+            ]
+        )
+        change.note = f"v{draft.number}"
+        change.case_changed = True
+    return draft
+
+
+def call_follow_up(
+    case: SipCase, *, actor, expected_version: int | None, call: MeetingCall
+) -> Meeting:
+    """Uppföljning: a follow-up meeting, and a new draft version copied from the valid plan."""
+    with _changing(case, "call_follow_up", actor, expected_version, what="meeting") as change:
+        meeting = _create_meeting(change, actor, call, Meeting.Kind.FOLLOW_UP)
+        _ensure_draft(change.case)
+    return meeting

@@ -1,0 +1,112 @@
+"""Förberedelse: needs to discuss, invitees the person chooses, meeting preferences."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from samplan.directory.models import Unit
+from samplan.errors import DomainError, StaleEdit
+from samplan.people.models import Person, RelatedParty
+
+from ..models import (
+    Participant,
+    Preparation,
+    SipCase,
+)
+from ._core import (
+    _changing,
+)
+
+PREPARATION_FIELDS = (
+    "needs_to_discuss",
+    "not_to_invite",
+    "preferred_place",
+    "preferred_time_of_day",
+    "max_length_minutes",
+    "disturbances",
+    "room_needs",
+    "picture_support",
+    "interpreter_language",
+    "sign_language",
+    "assistant",
+    "other_support",
+)
+
+
+def start_preparation(case: SipCase, *, actor, expected_version: int | None) -> Preparation:
+    with _changing(
+        case, "start_preparation", actor, expected_version, what="preparation"
+    ) as change:
+        person = change.case.person
+        preparation, _ = Preparation.objects.get_or_create(
+            case=change.case,
+            defaults={
+                "interpreter_language": person.interpreter_language,
+                "sign_language": person.sign_language,
+            },
+        )
+    return preparation
+
+
+def update_preparation(
+    case: SipCase,
+    *,
+    actor,
+    expected_version: int,
+    values: dict,
+    invited_related_parties: Sequence[RelatedParty] | None = None,
+) -> Preparation:
+    """The person's needs to discuss, invitees and meeting preferences. `expected_version` is
+    the preparation's lock_version the form was based on."""
+    unknown = set(values) - set(PREPARATION_FIELDS)
+    if unknown:
+        raise ValueError(f"not preparation fields: {sorted(unknown)}")
+    with _changing(case, "update_preparation", actor, None, what="preparation") as change:
+        # The table lets the preparation be written from consent on, before start_preparation.
+        person = change.case.person
+        preparation, _ = Preparation.objects.select_for_update().get_or_create(
+            case=change.case,
+            defaults={
+                "interpreter_language": person.interpreter_language,
+                "sign_language": person.sign_language,
+            },
+        )
+        if preparation.lock_version != expected_version:
+            raise StaleEdit(current=preparation)
+        length = values.get("max_length_minutes")
+        if length is not None and not 10 <= int(length) <= 480:
+            raise DomainError(
+                "Längsta möteslängd ska vara mellan 10 och 480 minuter.",
+                "The longest meeting length must be between 10 and 480 minutes.",
+                "max_length_minutes",
+                code="range",
+            )
+        for name, value in values.items():
+            setattr(preparation, name, value)
+        preparation.lock_version += 1
+        preparation.save()
+        if invited_related_parties is not None:
+            _check_own_parties(change.case.person, invited_related_parties)
+            preparation.invited_related_parties.set(invited_related_parties)
+    return preparation
+
+
+def _check_own_parties(person: Person, parties: Sequence[RelatedParty]) -> None:
+    if any(party.person_id != person.pk for party in parties):
+        raise DomainError(
+            "Bara personens egna närstående och företrädare kan bjudas in.",
+            "Only the person's own relatives and representatives can be invited.",
+            "related_parties",
+            code="foreign_party",
+        )
+
+
+def add_participant(case: SipCase, *, actor, unit: Unit, chosen_by_person: bool = True):
+    with _changing(case, "add_participant", actor, None, what="participant") as change:
+        participant, created = Participant.objects.get_or_create(
+            case=change.case, unit=unit, defaults={"chosen_by_person": chosen_by_person}
+        )
+        if not created and participant.removed_at:
+            participant.removed_at = None
+            participant.save(update_fields=["removed_at"])
+    return participant
