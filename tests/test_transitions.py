@@ -50,6 +50,14 @@ SPEC = {
     "revoke_consent": (WITH_CONSENT, S.CLOSED, "take_part"),
     "revoke_consent_in_part": (WITH_CONSENT, None, "take_part"),
     "close": (OPEN, S.CLOSED, "drive"),
+    "move_meeting": ({S.MEETING_CALLED, S.FOLLOW_UP}, None, "drive"),
+    "cancel_meeting": ({S.MEETING_CALLED}, S.PREPARATION, "drive"),
+    "cancel_follow_up": ({S.FOLLOW_UP}, S.PLAN_ESTABLISHED, "drive"),
+    "record_attendance": (AFTER_CALL, None, "drive"),
+    "propose_plan": (AFTER_CALL, None, "drive"),
+    "record_evaluation": ({S.FOLLOW_UP}, None, "drive"),
+    "post_message": (OPEN, None, "take_part"),
+    "acknowledge_message": (OPEN, None, "take_part"),
 }
 
 ALLOWED = sorted((action, state) for action, (sources, _, _) in SPEC.items() for state in sources)

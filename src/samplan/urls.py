@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from samplan.workspace import views as workspace_views
+from samplan.workspace.views import case as workspace_views
 
 urlpatterns = [
     path("", workspace_views.home, name="home"),

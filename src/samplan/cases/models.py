@@ -6,6 +6,8 @@ checks the transition table and the actor's rights and writes the audit event.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -141,7 +143,12 @@ class SipCase(models.Model):
         ordering = ["-initiated_at"]
         verbose_name = _("SIP case")
         verbose_name_plural = _("SIP cases")
-        indexes = [models.Index(fields=["coordinating_unit", "state"])]
+        indexes = [
+            models.Index(fields=["coordinating_unit", "state"]),
+            # The start page asks for "SIPs I coordinate" by state; search pages newest first.
+            models.Index(fields=["coordinator", "state"]),
+            models.Index(fields=["-initiated_at", "-id"], name="case_newest_first"),
+        ]
 
     def __str__(self) -> str:
         return f"SIP {self.pk}"
@@ -317,6 +324,10 @@ class Meeting(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     called_at = models.DateTimeField(default=timezone.now)
+    # iCalendar SEQUENCE: a moved meeting is the same event with a higher sequence.
+    sequence = models.PositiveIntegerField(default=0)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancellation_reason = models.TextField(_("why the meeting was cancelled"), blank=True)
 
     class Meta:
         ordering = ["starts_at"]
@@ -342,6 +353,10 @@ class Invitation(models.Model):
     answer = models.CharField(max_length=10, choices=Answer.choices, default=Answer.NO_ANSWER)
     decline_reason = models.TextField(blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
+    # Who recorded the answer: staff of the invited unit, or the coordinator for someone else.
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     attended = models.BooleanField(null=True)
 
     class Meta:
@@ -360,6 +375,14 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return self.invitee_name
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+    @property
+    def ends_at(self):
+        return self.starts_at + dt.timedelta(minutes=self.duration_minutes)
 
     @property
     def invitee_name(self) -> str:
@@ -408,6 +431,11 @@ class PlanVersion(models.Model):
     established_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # A draft put before the person for approval; saving the draft again withdraws it, so the
+    # person always approves exactly what they were shown.
+    proposed_at = models.DateTimeField(_("proposed for approval"), null=True, blank=True)
+    change_request = models.TextField(_("changes the person asks for"), blank=True)
+    change_requested_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     lock_version = models.PositiveIntegerField(default=0)
 
@@ -543,6 +571,110 @@ class Attendee(_PlanPart):
         return self.name
 
 
+class Evaluation(models.Model):
+    """Uppföljning of one goal or one intervention of the plan version being followed up, at a
+    follow-up meeting: how it went, in the staff's words and in the person's own."""
+
+    class Result(models.TextChoices):
+        REACHED = "reached", _("Reached")
+        PARTLY = "partly", _("Partly reached")
+        NOT_REACHED = "not_reached", _("Not reached")
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="evaluations")
+    goal = models.ForeignKey(
+        Goal, on_delete=models.PROTECT, null=True, blank=True, related_name="evaluations"
+    )
+    intervention = models.ForeignKey(
+        Intervention, on_delete=models.PROTECT, null=True, blank=True, related_name="evaluations"
+    )
+    result = models.CharField(_("result"), max_length=12, choices=Result.choices)
+    comment = models.TextField(_("comment"), blank=True)
+    person_view = models.TextField(_("the person's own view"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("evaluation")
+        verbose_name_plural = _("evaluations")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(goal__isnull=False, intervention__isnull=True)
+                    | Q(goal__isnull=True, intervention__isnull=False)
+                ),
+                name="evaluation_of_one_part",
+            ),
+            models.UniqueConstraint(fields=["meeting", "goal"], name="goal_evaluated_once"),
+            models.UniqueConstraint(
+                fields=["meeting", "intervention"], name="intervention_evaluated_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meeting} {self.get_result_display()}"
+
+
+class CaseMessage(models.Model):
+    """A message between the units taking part: working notes, not the record. Only units that
+    take part see the thread; it is read-only once the SIP is closed."""
+
+    case = models.ForeignKey(SipCase, on_delete=models.CASCADE, related_name="messages")
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    sender_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(_("message"))
+    asks_acknowledgement = models.BooleanField(
+        _("ask for acknowledgement of receipt"), default=False
+    )
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+        verbose_name = _("case message")
+        verbose_name_plural = _("case messages")
+        indexes = [models.Index(fields=["case", "sent_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.sent_at:%Y-%m-%d %H:%M}"
+
+
+class MessageRead(models.Model):
+    """That a staff member has seen a message (drives the unread count on the start page)."""
+
+    message = models.ForeignKey(CaseMessage, on_delete=models.CASCADE, related_name="reads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user"], name="message_read_once")
+        ]
+        indexes = [models.Index(fields=["user", "message"])]
+
+    def __str__(self) -> str:
+        return f"{self.message} read by {self.user_id}"
+
+
+class MessageAcknowledgement(models.Model):
+    """A unit confirms it received a message whose sender asked for it (kvittens)."""
+
+    message = models.ForeignKey(
+        CaseMessage, on_delete=models.CASCADE, related_name="acknowledgements"
+    )
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "unit"], name="acknowledged_once_per_unit")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message} acknowledged by {self.unit_id}"
+
+
 class CaseEvent(models.Model):
     """The case timeline: each transition with its exact UTC time. Statistics and payment
     liability are computed from these, so they are written once and never changed."""
@@ -593,4 +725,11 @@ EVENT_LABELS = {
     "revoke_consent": _("Consent revoked"),
     "revoke_consent_in_part": _("Consent revoked for an organisation"),
     "close": _("SIP closed"),
+    "add_related_party": _("Relative or representative added"),
+    "move_meeting": _("Meeting moved"),
+    "cancel_meeting": _("Meeting cancelled"),
+    "cancel_follow_up": _("Follow-up meeting cancelled"),
+    "record_attendance": _("Attendance recorded"),
+    "propose_plan": _("Plan proposed for the person's approval"),
+    "record_evaluation": _("Follow-up evaluation recorded"),
 }

@@ -128,6 +128,63 @@ TRANSITIONS: dict[str, Transition] = {
         "record that consent is revoked for an organisation",
     ),
     "close": Transition(OPEN_STATES, State.CLOSED, DRIVE, "avsluta SIP:en", "close the SIP"),
+    "move_meeting": Transition(
+        frozenset({State.MEETING_CALLED, State.FOLLOW_UP}),
+        None,
+        DRIVE,
+        "flytta mötet",
+        "move the meeting",
+    ),
+    "cancel_meeting": Transition(
+        frozenset({State.MEETING_CALLED}),
+        State.PREPARATION,
+        DRIVE,
+        "ställa in SIP-mötet",
+        "cancel the SIP meeting",
+    ),
+    "cancel_follow_up": Transition(
+        frozenset({State.FOLLOW_UP}),
+        State.PLAN_ESTABLISHED,
+        DRIVE,
+        "ställa in uppföljningsmötet",
+        "cancel the follow-up meeting",
+    ),
+    "record_attendance": Transition(
+        frozenset({State.MEETING_CALLED, State.PLAN_ESTABLISHED, State.FOLLOW_UP}),
+        None,
+        DRIVE,
+        "registrera närvaro",
+        "record attendance",
+    ),
+    "propose_plan": Transition(
+        frozenset({State.MEETING_CALLED, State.PLAN_ESTABLISHED, State.FOLLOW_UP}),
+        None,
+        DRIVE,
+        "lägga fram planen för personens godkännande",
+        "propose the plan for the person's approval",
+    ),
+    "record_evaluation": Transition(
+        frozenset({State.FOLLOW_UP}),
+        None,
+        DRIVE,
+        "registrera uppföljningen",
+        "record the follow-up",
+    ),
+    # Case messages are working notes, not the record: no timeline entry (see services.messages).
+    "post_message": Transition(
+        OPEN_STATES,
+        None,
+        TAKE_PART,
+        "skriva meddelanden i SIP:en",
+        "write messages in the SIP",
+    ),
+    "acknowledge_message": Transition(
+        OPEN_STATES,
+        None,
+        TAKE_PART,
+        "kvittera meddelanden",
+        "acknowledge messages",
+    ),
 }
 
 

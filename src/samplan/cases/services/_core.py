@@ -58,9 +58,17 @@ def _refuse(actor, action: str) -> PermissionRefused:
 
 @contextmanager
 def _changing(
-    case: SipCase, action: str, actor, expected_version: int | None, *, what: str = "sip_case"
+    case: SipCase,
+    action: str,
+    actor,
+    expected_version: int | None,
+    *,
+    what: str = "sip_case",
+    timeline: bool = True,
 ) -> Iterator[_Change]:
-    """Lock the case, check rights, table and version, let the caller change it, then record."""
+    """Lock the case, check rights, table and version, let the caller change it, then record.
+    `timeline=False` for working notes (case messages) that are audited but are not process
+    history."""
     try:
         with transaction.atomic():
             locked = (
@@ -88,15 +96,16 @@ def _changing(
             if change.case_changed:
                 locked.lock_version += 1
                 locked.save()
-            CaseEvent.objects.create(
-                case=locked,
-                action=action,
-                from_state=from_state,
-                to_state=locked.state,
-                actor=actor,
-                actor_unit=change.unit,
-                note=change.note,
-            )
+            if timeline:
+                CaseEvent.objects.create(
+                    case=locked,
+                    action=action,
+                    from_state=from_state,
+                    to_state=locked.state,
+                    actor=actor,
+                    actor_unit=change.unit,
+                    note=change.note,
+                )
             audit(
                 actor,
                 Action.CHANGE,

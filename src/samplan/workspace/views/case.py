@@ -33,6 +33,12 @@ from samplan.cases.models import (
 )
 from samplan.directory.models import Assignment, Unit
 
+from . import consent, follow_up, meetings, messages, plan, preparation
+
+# Each step of the process adds what it shows on the case page (its template is
+# workspace/case/_<step>.html).
+CASE_PAGE_SECTIONS = (consent, preparation, meetings, plan, follow_up, messages)
+
 
 def home(request):
     return render(request, "workspace/home.html")
@@ -122,6 +128,8 @@ def case_detail(request, case_id: int):
         "participant_roles": Participant.Role,
         "may_close": not case.is_closed and request.user.has_perm("cases.drive", case),
     }
+    for section in CASE_PAGE_SECTIONS:
+        context.update(section.case_page_context(request, case, context))
     return render(request, "workspace/case_detail.html", context)
 
 

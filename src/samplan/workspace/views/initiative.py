@@ -1,0 +1,3 @@
+"""TODO initiative"""
+
+urlpatterns: list = []

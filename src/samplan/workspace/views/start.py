@@ -1,0 +1,3 @@
+"""TODO start"""
+
+urlpatterns: list = []
