@@ -10,7 +10,8 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -616,6 +617,27 @@ class Evaluation(models.Model):
         return f"{self.meeting} {self.get_result_display()}"
 
 
+class CaseMessageQuerySet(models.QuerySet):
+    def unread_by(self, user):
+        """Messages others wrote that this user has not opened yet."""
+        return self.exclude(sender=user).exclude(
+            Exists(MessageRead.objects.filter(message=OuterRef("pk"), user=user))
+        )
+
+
+def unread_message_count(user, case_ref: str = "pk"):
+    """Annotation for a SipCase queryset: how many messages in the case the user has not read."""
+    unread = (
+        CaseMessage.objects.unread_by(user)
+        .filter(case=OuterRef(case_ref))
+        .order_by()
+        .values("case")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(unread[:1]), 0)
+
+
 class CaseMessage(models.Model):
     """A message between the units taking part: working notes, not the record. Only units that
     take part see the thread; it is read-only once the SIP is closed."""
@@ -628,6 +650,8 @@ class CaseMessage(models.Model):
         _("ask for acknowledgement of receipt"), default=False
     )
     sent_at = models.DateTimeField(default=timezone.now)
+
+    objects = CaseMessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["sent_at", "id"]
