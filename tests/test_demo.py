@@ -15,7 +15,7 @@ from django.utils import timezone
 from samplan.access.models import AuditEvent
 from samplan.access.services import active_unit_ids, cases_visible_to
 from samplan.cases.models import CaseEvent, ConsentScope, PlanVersion, SipCase, State
-from samplan.demo.county import PASSWORD, URL
+from samplan.demo.county import PASSWORD
 from samplan.directory.models import Organisation, Unit, User
 from samplan.people.identity import parse_identity
 from samplan.people.models import Person, RelatedParty
@@ -180,13 +180,19 @@ def test_amir_is_hidden_from_arbetsformedlingen_after_the_partial_revocation(dem
 
 def test_demo_logins_lists_every_demo_user_who_can_sign_in(demo):
     output = run("demo_logins")
-    assert URL in output
+    assert "http://127.0.0.1:8000/" in output
     for username in ("anna", "karin", "maria", "eva", "tomas", "admin"):
         assert username in output
         assert authenticate(username=username, password=PASSWORD) is not None
     assert "security_officer" in output
     assert "unit_administrator" in output
     assert authenticate(username="anna", password="wrong") is None
+
+
+def test_demo_logins_print_the_address_make_run_really_serves(demo):
+    output = run("demo_logins", "--url", "http://127.0.0.1:8123/")
+    assert "http://127.0.0.1:8123/" in output
+    assert ":8000" not in output
 
 
 def test_demo_logins_without_a_demo_says_so():

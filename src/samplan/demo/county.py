@@ -35,7 +35,6 @@ from samplan.people.identity import make_identity_number
 from samplan.people.models import Person, RelatedParty
 
 PASSWORD = "samplan-demo"
-URL = "http://127.0.0.1:8000/"
 REGION_NAME = "Region Sjöland"
 # In the order demo_logins lists them: coordinators first, then the other roles.
 DEMO_USERNAMES = (

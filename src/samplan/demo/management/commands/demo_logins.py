@@ -2,11 +2,18 @@
 
 from django.core.management.base import BaseCommand
 
-from samplan.demo.county import PASSWORD, URL, demo_logins
+from samplan.demo.county import PASSWORD, demo_logins
 
 
 class Command(BaseCommand):
     help = "Print the demo logins: username, name, unit and organisation, role, password."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--url",
+            default="http://127.0.0.1:8000/",
+            help="The address the server really serves (make run passes its HOST and PORT).",
+        )
 
     def handle(self, *args, **options):
         rows = demo_logins()
@@ -27,7 +34,7 @@ class Command(BaseCommand):
             return "  ".join(row[key].ljust(widths[key]) for key in header).rstrip()
 
         self.stdout.write("")
-        self.stdout.write(f"Samplan demo county at {URL}")
+        self.stdout.write(f"Samplan demo county at {options['url']}")
         self.stdout.write("")
         self.stdout.write(line(header))
         self.stdout.write(line({key: "-" * width for key, width in widths.items()}))
