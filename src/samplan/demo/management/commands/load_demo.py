@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from samplan.cases.models import State
-from samplan.demo.county import PASSWORD, URL, DemoCounty, is_loaded
+from samplan.demo.county import PASSWORD, DemoCounty, is_loaded
 
 
 class Command(BaseCommand):
@@ -38,5 +38,5 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write(
-            f"Sign in at {URL} with password {PASSWORD!r}; see manage.py demo_logins."
+            f"Sign in with password {PASSWORD!r}; manage.py demo_logins lists the users."
         )
