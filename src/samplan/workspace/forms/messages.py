@@ -1,0 +1,26 @@
+"""Forms for case messages (meddelanden). The body is checked by services.post_message, so the
+error reads in Swedish and English from the domain error itself."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+class MessageForm(forms.Form):
+    """A new message in the SIP's thread. Prefixed, so its ids stay unique on the case page."""
+
+    prefix = "message"
+
+    body = forms.CharField(
+        label=_("Message"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Write what the other units need to know to act. No health details needed."),
+    )
+    asks_acknowledgement = forms.BooleanField(
+        label=_("Ask for acknowledgement of receipt"),
+        required=False,
+    )
+
+
+class AcknowledgeForm(forms.Form):
+    """Acknowledge receipt (kvittera) of one message: the button is the whole form."""
