@@ -10,14 +10,20 @@ class VersionedForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
 
 
+class _ClosingReasonField(forms.ChoiceField):
+    """Shows the reasons that fit the case; any known reason posted anyway reaches the service,
+    which says in both languages why it does not fit (rather than a bare "invalid choice")."""
+
+    def valid_value(self, value) -> bool:
+        return value in SipCase.ClosingReason.values
+
+
 class CloseCaseForm(VersionedForm):
-    reason = forms.ChoiceField(
+    """Avslut. Offers only the reasons that fit the case (`services.closing_reasons`): no "goals
+    reached" for a SIP that never had an established plan."""
+
+    reason = _ClosingReasonField(
         label=_("Why is the SIP closed?"),
-        choices=[
-            (value, label)
-            for value, label in SipCase.ClosingReason.choices
-            if value not in {SipCase.ClosingReason.DECLINED, SipCase.ClosingReason.CONSENT_REVOKED}
-        ],
         widget=forms.RadioSelect,
         error_messages={"required": _("Choose a reason for closing.")},
     )
@@ -27,3 +33,8 @@ class CloseCaseForm(VersionedForm):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("Required when the reason is “Other”. No health details needed."),
     )
+
+    def __init__(self, *args, reasons: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = dict(SipCase.ClosingReason.choices)
+        self.fields["reason"].choices = [(value, labels[value]) for value in reasons]
