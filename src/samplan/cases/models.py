@@ -749,7 +749,6 @@ EVENT_LABELS = {
     "revoke_consent": _("Consent revoked"),
     "revoke_consent_in_part": _("Consent revoked for an organisation"),
     "close": _("SIP closed"),
-    "add_related_party": _("Relative or representative added"),
     "move_meeting": _("Meeting moved"),
     "cancel_meeting": _("Meeting cancelled"),
     "cancel_follow_up": _("Follow-up meeting cancelled"),

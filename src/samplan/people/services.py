@@ -25,20 +25,48 @@ PERSON_DETAILS = {
 }
 
 
-def _acting_unit(actor, unit: Unit, what: str, person_id: int | None = None) -> None:
+def _acting_unit(
+    actor,
+    unit: Unit,
+    what: str,
+    person_id: int | None = None,
+    *,
+    action: str = AuditEvent.Action.CREATE,
+    case_id: int | None = None,
+) -> None:
     if unit.pk not in active_unit_ids(actor):
         audit(
             actor,
-            AuditEvent.Action.CREATE,
+            action,
             what,
+            case_id=case_id,
             person_id=person_id,
             outcome=AuditEvent.Outcome.REFUSED,
         )
         raise PermissionRefused(
-            "Du har inget uppdrag vid enheten du registrerar från.",
-            "You hold no assignment at the unit you register from.",
+            "Du har inget uppdrag vid enheten du arbetar från.",
+            "You hold no assignment at the unit you act from.",
             "unit",
         )
+
+
+def find_person(
+    *, actor, unit: Unit, identity_number: str, reserve_number: bool = False
+) -> Person | None:
+    """The person with exactly this identity number, or None. Only the full number finds
+    anyone here (never a name), so a person with protected personal data cannot be fished
+    for. Every lookup is logged, also one that finds no one, so a search for numbers shows."""
+    _acting_unit(actor, unit, "person_lookup", action=AuditEvent.Action.READ)
+    identity = parse_identity(identity_number, reserve=reserve_number)
+    person = Person.objects.filter(identity_number=identity.number).first()
+    audit(
+        actor,
+        AuditEvent.Action.READ,
+        "person_lookup",
+        person_id=person.pk if person else None,
+        unit_id=unit.pk,
+    )
+    return person
 
 
 def register_person(
@@ -99,22 +127,63 @@ def register_person(
 
 
 def add_related_party(
-    *, actor, unit: Unit, person: Person, kind: str, name: str, **details
+    *,
+    actor,
+    unit: Unit,
+    person: Person,
+    kind: str,
+    name: str,
+    case_id: int | None = None,
+    **details,
 ) -> RelatedParty:
     """A guardian, trustee, relative, personligt ombud or support person, with what the person
-    lets them see."""
-    _acting_unit(actor, unit, "related_party", person.pk)
+    lets them see. `case_id`: the SIP it was added from, for the audit log."""
+    _acting_unit(actor, unit, "related_party", person.pk, case_id=case_id)
+    problems = []
     if kind not in RelatedParty.Kind.values:
-        raise DomainError(
-            "Välj vilken sorts företrädare eller närstående.",
-            "Choose the kind of representative or relative.",
-            "kind",
+        problems.append(
+            DomainError(
+                "Välj vilken sorts företrädare eller närstående.",
+                "Choose the kind of representative or relative.",
+                "kind",
+            )
         )
     if not name.strip():
-        raise DomainError("Ange namn.", "Enter the name.", "name")
+        problems.append(DomainError("Ange namn.", "Enter the name.", "name"))
+    # A god man or förvaltare acts only within the mandate the court gave (SIP.md).
+    if (
+        kind in {RelatedParty.Kind.GOD_MAN, RelatedParty.Kind.FORVALTARE}
+        and not (details.get("mandate") or "").strip()
+    ):
+        problems.append(
+            DomainError(
+                "Ange uppdraget: vad gode mannen eller förvaltaren företräder personen i.",
+                "Enter the mandate: what the trustee or administrator acts on for the person.",
+                "mandate",
+                code="mandate_required",
+            )
+        )
+    may_see = details.get("may_see", RelatedParty.Sees.NOTHING)
+    if may_see not in RelatedParty.Sees.values:
+        problems.append(
+            DomainError(
+                "Välj vad personen låter dem se.",
+                "Choose what the person lets them see.",
+                "may_see",
+            )
+        )
+    if problems:
+        raise problems[0] if len(problems) == 1 else DomainErrors(problems)
+    if kind == RelatedParty.Kind.GUARDIAN and person.is_minor:
+        details["may_see"] = RelatedParty.Sees.EVERYTHING  # a child's guardians see all by law
     with transaction.atomic():
         party = RelatedParty.objects.create(person=person, kind=kind, name=name.strip(), **details)
         audit(
-            actor, AuditEvent.Action.CREATE, "related_party", person_id=person.pk, unit_id=unit.pk
+            actor,
+            AuditEvent.Action.CREATE,
+            "related_party",
+            case_id=case_id,
+            person_id=person.pk,
+            unit_id=unit.pk,
         )
     return party

@@ -107,8 +107,10 @@ def decline_consent(
     given_by: str,
     given_by_name: str,
     documentation: str = "",
+    note: str = "",
 ) -> Consent:
-    """The person declines a SIP: the case closes, everything recorded stays, care goes on."""
+    """The person declines a SIP: the case closes, everything recorded stays, care goes on.
+    `note`: the reason they gave, if they gave one; the case page shows it."""
     with _changing(case, "decline_consent", actor, expected_version, what="consent") as change:
         _raise_all(
             _consent_problems(change.case.person, method, given_by, given_by_name, documentation)
@@ -122,7 +124,8 @@ def decline_consent(
             documentation=documentation,
             recorded_by=actor,
         )
-        _close(change, SipCase.ClosingReason.DECLINED, "")
+        change.note = note
+        _close(change, SipCase.ClosingReason.DECLINED, note)
     return consent
 
 
@@ -163,13 +166,23 @@ def revoke_consent(
                     "organisations",
                     code="not_in_scope",
                 )
+            names = list(chosen.values_list("organisation__name", flat=True))
             chosen.update(revoked_at=now)
-            change.note = note
+            change.note = _revocation_note(names, note)
             if scopes.exists():
                 return consent
+        else:
+            names = list(scopes.values_list("organisation__name", flat=True))
+            change.note = _revocation_note(names, note)
         consent.revoked_at = now
         consent.revoked_by = actor
         consent.revocation_note = note
         consent.save()
         _close(change, SipCase.ClosingReason.CONSENT_REVOKED, note)
     return consent
+
+
+def _revocation_note(organisation_names: Sequence[str], note: str) -> str:
+    """The timeline names the organisations whose consent ended (in any language the same)."""
+    names = ", ".join(sorted(organisation_names))
+    return f"{names} – {note}" if note else names

@@ -8,16 +8,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from samplan.access.models import AuditEvent
-from samplan.access.services import active_unit_ids, audit
+from samplan.access.services import acting_unit_for, active_unit_ids, audit
 from samplan.directory.models import Assignment, Unit
 from samplan.errors import DomainError, PermissionRefused
-from samplan.people.models import Person
+from samplan.people import services as people_services
+from samplan.people.models import Person, RelatedParty
 
 from ..models import (
     CaseEvent,
     Participant,
     SipCase,
 )
+from ..rules import takes_part_in_case
 from ._core import (
     Action,
     _changing,
@@ -174,3 +176,45 @@ def record_information(
         change.case.child_views = child_views
         change.note = note
     return case
+
+
+def add_related_party(case: SipCase, *, actor, kind: str, name: str, **details) -> RelatedParty:
+    """A guardian (vårdnadshavare), god man, förvaltare, relative or other party of the case's
+    person, added from the SIP by staff of a unit that takes part, while the SIP is open. The
+    party belongs to the person (people.services validates and audits it); no timeline entry,
+    because the transition table has no such action."""
+    if case.is_closed:
+        raise DomainError(
+            "SIP:en är avslutad. Närstående och företrädare läggs till i en pågående SIP; "
+            "det som registrerats finns kvar att läsa.",
+            "The SIP is closed. Relatives and representatives are added in an open SIP; "
+            "what was recorded stays readable.",
+            "",
+            code="closed",
+        )
+    unit = acting_unit_for(actor, case)
+    if unit is None or not takes_part_in_case(actor, case):
+        audit(
+            actor,
+            Action.CREATE,
+            "related_party",
+            case_id=case.pk,
+            person_id=case.person_id,
+            outcome=AuditEvent.Outcome.REFUSED,
+        )
+        raise PermissionRefused(
+            "Din enhet deltar inte i denna SIP, så du får inte lägga till närstående eller "
+            "företrädare.",
+            "Your unit does not take part in this SIP, so you may not add relatives or "
+            "representatives.",
+            "",
+        )
+    return people_services.add_related_party(
+        actor=actor,
+        unit=unit,
+        person=case.person,
+        kind=kind,
+        name=name,
+        case_id=case.pk,
+        **details,
+    )
