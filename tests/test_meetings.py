@@ -287,7 +287,10 @@ def test_attendance_is_recorded_only_once_the_meeting_has_started(county, called
     meeting.refresh_from_db()
     person = meeting.invitations.get(is_person=True)
     services.record_attendance(
-        meeting, actor=county.alice, attended={invitation.pk: False, person.pk: True}
+        meeting,
+        actor=county.alice,
+        attended={invitation.pk: False, person.pk: True},
+        came_without_answer={person.pk},
     )
     invitation.refresh_from_db()
     person.refresh_from_db()

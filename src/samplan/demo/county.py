@@ -493,7 +493,10 @@ class DemoCounty:
             invitation.pk: invitation.unit_id not in absent_ids
             for invitation in meeting.invitations.all()
         }
-        services.record_attendance(meeting, actor=actor, attended=attended)
+        # The story records no answer for relatives and the person: they came all the same.
+        services.record_attendance(
+            meeting, actor=actor, attended=attended, came_without_answer=attended.keys()
+        )
         self._record(case, when)
 
     def draft(self, case, when, actor, data: services.PlanDraft) -> PlanVersion:

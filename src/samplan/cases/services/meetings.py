@@ -1,9 +1,12 @@
-"""Kallelse: calling the meeting, answers to each invitation, attendance."""
+"""Kallelse: calling the meeting, answers to each invitation, moving or cancelling it, and
+attendance (närvaro). A called party is obliged to attend, so every answer is kept and who has
+not answered shows."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from django.db.models import Q
@@ -11,7 +14,7 @@ from django.utils import timezone
 
 from samplan.access.services import active_unit_ids
 from samplan.directory.models import Unit
-from samplan.errors import DomainError, PermissionRefused
+from samplan.errors import DomainError, PermissionRefused, StaleEdit
 from samplan.people.models import RelatedParty
 
 from ..models import (
@@ -20,7 +23,9 @@ from ..models import (
     Invitation,
     Meeting,
     Participant,
+    Preparation,
     SipCase,
+    State,
 )
 from ..rules import drives_case
 from ._core import (
@@ -44,7 +49,7 @@ class MeetingCall:
     invite_person: bool = True
 
 
-def _covered_organisation_ids(case: SipCase) -> set[int]:
+def covered_organisation_ids(case: SipCase) -> set[int]:
     return set(
         ConsentScope.objects.filter(
             consent__case=case,
@@ -59,16 +64,22 @@ def _covered_organisation_ids(case: SipCase) -> set[int]:
     )
 
 
-def _create_meeting(change: _Change, actor, call: MeetingCall, kind: str) -> Meeting:
-    case = change.case
+def _time_and_place_problems(
+    case: SipCase,
+    starts_at: dt.datetime | None,
+    duration_minutes: int | None,
+    place: str,
+    video_link: str,
+) -> list[DomainError | None]:
+    """What calling and moving a meeting both check: a time ahead, a length the person can
+    manage, and somewhere to meet."""
     problems: list[DomainError | None] = [
-        _required(call.starts_at, "starts_at", "när mötet börjar", "when the meeting starts"),
+        _required(starts_at, "starts_at", "när mötet börjar", "when the meeting starts"),
         _required(
-            call.duration_minutes, "duration_minutes", "mötets längd", "the length of the meeting"
+            duration_minutes, "duration_minutes", "mötets längd", "the length of the meeting"
         ),
-        _required(list(call.units), "units", "vilka enheter som kallas", "which units are called"),
     ]
-    if not (call.place or call.video_link):
+    if not (place or video_link):
         problems.append(
             DomainError(
                 "Ange plats eller videolänk.",
@@ -77,7 +88,7 @@ def _create_meeting(change: _Change, actor, call: MeetingCall, kind: str) -> Mee
                 code="required",
             )
         )
-    if call.starts_at and call.starts_at <= timezone.now():
+    if starts_at and starts_at <= timezone.now():
         problems.append(
             DomainError(
                 "Mötestiden har redan passerat. Välj en tid framåt, så att alla hinner "
@@ -89,7 +100,7 @@ def _create_meeting(change: _Change, actor, call: MeetingCall, kind: str) -> Mee
             )
         )
     preference = getattr(getattr(case, "preparation", None), "max_length_minutes", None)
-    if call.duration_minutes and preference and call.duration_minutes > preference:
+    if duration_minutes and preference and duration_minutes > preference:
         problems.append(
             DomainError(
                 f"Personen orkar högst {preference} minuter. Korta mötet eller planera en paus "
@@ -100,7 +111,18 @@ def _create_meeting(change: _Change, actor, call: MeetingCall, kind: str) -> Mee
                 code="longer_than_preferred",
             )
         )
-    covered = _covered_organisation_ids(case)
+    return problems
+
+
+def _create_meeting(change: _Change, actor, call: MeetingCall, kind: str) -> Meeting:
+    case = change.case
+    problems = _time_and_place_problems(
+        case, call.starts_at, call.duration_minutes, call.place, call.video_link
+    )
+    problems.append(
+        _required(list(call.units), "units", "vilka enheter som kallas", "which units are called")
+    )
+    covered = covered_organisation_ids(case)
     outside = [unit.name for unit in call.units if unit.organisation_id not in covered]
     if outside:
         names = ", ".join(outside)
@@ -154,7 +176,12 @@ def _create_meeting(change: _Change, actor, call: MeetingCall, kind: str) -> Mee
         for unit in dict.fromkeys(call.units)
         if unit.pk not in existing
     )
+    change.note = _when(meeting.starts_at)
     return meeting
+
+
+def _when(moment: dt.datetime) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
 
 
 def call_meeting(
@@ -166,9 +193,173 @@ def call_meeting(
     return meeting
 
 
-def record_answer(invitation: Invitation, *, actor, answer: str, decline_reason: str = ""):
+# --- Preferences a call goes against ------------------------------------------------------------
+
+# The time of day the person prefers is free text ("förmiddagar", "inte före 10"). These
+# keywords, matched case-insensitively, name a part of the day (local time, start inclusive,
+# end exclusive); a meeting starting outside every part the text names gets a warning. Text
+# naming none of them gives no warning: the coordinator reads it.
+TIME_OF_DAY_WORDS: tuple[tuple[str, int, int, str, str], ...] = (
+    (r"förmiddag|morgon|morning|\bfm\b", 6, 12, "förmiddag", "morning"),
+    (r"eftermiddag|afternoon|\bem\b", 12, 17, "eftermiddag", "afternoon"),
+    (r"kväll|evening", 17, 22, "kväll", "evening"),
+)
+
+
+def _parts_of_day(preferred: str) -> list[tuple[int, int]]:
+    text = preferred.casefold()
+    return [(start, end) for words, start, end, *_ in TIME_OF_DAY_WORDS if re.search(words, text)]
+
+
+def _part_of_day_name(hour: int) -> tuple[str, str]:
+    for _words, start, end, sv, en in TIME_OF_DAY_WORDS:
+        if start <= hour < end:
+            return sv, en
+    return "natt", "night"
+
+
+def preference_warnings(
+    preparation: Preparation | None,
+    *,
+    starts_at: dt.datetime | None = None,
+    duration_minutes: int | None = None,
+    place: str = "",
+    video_link: str = "",
+) -> list[DomainError]:
+    """Where a meeting goes against the person's meeting preferences, each tied to its field
+    (starts_time, duration_minutes, place, honoured_preferences). Warnings do not stop a call,
+    except a length above the longest, which the call refuses as an error as well."""
+    if preparation is None:
+        return []
+    warnings = []
+    preferred_place = preparation.preferred_place.strip()
+    if preferred_place and (place or video_link) and not _same_place(place, preferred_place):
+        warnings.append(
+            DomainError(
+                f"Personen vill helst ses här: {preferred_place}.",
+                f"The person would rather meet here: {preferred_place}.",
+                "place",
+                code="place_not_preferred",
+            )
+        )
+    longest = preparation.max_length_minutes
+    if duration_minutes and longest and duration_minutes > longest:
+        warnings.append(
+            DomainError(
+                f"Personen orkar högst {longest} minuter.",
+                f"The person can manage at most {longest} minutes.",
+                "duration_minutes",
+                code="longer_than_preferred",
+            )
+        )
+    preferred_time = preparation.preferred_time_of_day.strip()
+    parts = _parts_of_day(preferred_time)
+    if starts_at and parts:
+        local = timezone.localtime(starts_at)
+        if not any(start <= local.hour < end for start, end in parts):
+            sv, en = _part_of_day_name(local.hour)
+            warnings.append(
+                DomainError(
+                    f"Personens bästa tid på dagen: {preferred_time}. {local:%H:%M} är {sv}.",
+                    f"The person's best time of day: {preferred_time}. {local:%H:%M} is {en}.",
+                    "starts_time",
+                    code="time_not_preferred",
+                )
+            )
+    support_sv, support_en = support_needs(preparation)
+    if support_sv:
+        warnings.append(
+            DomainError(
+                f"Kom ihåg att ordna: {', '.join(support_sv)}.",
+                f"Remember to arrange: {', '.join(support_en)}.",
+                "honoured_preferences",
+                code="support_needed",
+            )
+        )
+    return warnings
+
+
+def _same_place(place: str, preferred: str) -> bool:
+    """ "Biblioteket" and "Stadsbiblioteket, rum 2" are the same place; a video meeting is not."""
+    place, preferred = place.strip().casefold(), preferred.casefold()
+    return bool(place) and (preferred in place or place in preferred)
+
+
+def support_needs(preparation: Preparation) -> tuple[list[str], list[str]]:
+    """The support the person needs at the meeting, in Swedish and in English."""
+    sv, en = [], []
+    if preparation.interpreter_language:
+        sv.append(f"tolk ({preparation.interpreter_language})")
+        en.append(f"an interpreter ({preparation.interpreter_language})")
+    if preparation.sign_language:
+        sv.append("teckenspråkstolk")
+        en.append("a sign language interpreter")
+    if preparation.picture_support:
+        sv.append("bildstöd")
+        en.append("picture support (bildstöd)")
+    if preparation.assistant:
+        sv.append("assistent")
+        en.append("an assistant")
+    return sv, en
+
+
+# --- Answers, moving, cancelling, attendance ----------------------------------------------------
+
+
+def _check_sequence(meeting: Meeting, expected_sequence: int | None) -> None:
+    if expected_sequence is not None and meeting.sequence != expected_sequence:
+        raise StaleEdit(current=meeting)
+
+
+def _locked_meeting(meeting: Meeting, case: SipCase) -> Meeting:
+    locked = Meeting.objects.select_for_update().get(pk=meeting.pk, case=case)
+    locked.case = case
+    return locked
+
+
+def _not_cancelled(meeting: Meeting) -> None:
+    if meeting.cancelled_at is not None:
+        raise DomainError(
+            "Mötet är inställt.",
+            "The meeting is cancelled.",
+            "",
+            code="cancelled",
+        )
+
+
+def _the_meeting_now_called(meeting: Meeting, case: SipCase) -> None:
+    """Moving or cancelling concerns the meeting the case waits for: the SIP meeting while a
+    meeting is called, the follow-up meeting during follow-up; never an earlier one."""
+    _not_cancelled(meeting)
+    expected = Meeting.Kind.FOLLOW_UP if case.state == State.FOLLOW_UP else Meeting.Kind.SIP
+    later = case.meetings.filter(kind=expected, cancelled_at__isnull=True, pk__gt=meeting.pk)
+    if meeting.kind != expected or later.exists():
+        raise DomainError(
+            "Bara det möte som nu är kallat kan flyttas eller ställas in.",
+            "Only the meeting now called can be moved or cancelled.",
+            "",
+            code="not_current_meeting",
+        )
+    if meeting.invitations.filter(attended=True).exists():
+        raise DomainError(
+            "Närvaro är registrerad: mötet har hållits och kan inte flyttas eller ställas in.",
+            "Attendance is recorded: the meeting was held and cannot be moved or cancelled.",
+            "",
+            code="meeting_held",
+        )
+
+
+def record_answer(
+    invitation: Invitation,
+    *,
+    actor,
+    answer: str,
+    decline_reason: str = "",
+    expected_sequence: int | None = None,
+):
     """A unit answers its own call; the coordinator records the answers of everyone else (the
-    person, relatives, units that answered by phone)."""
+    person, relatives, units that answered by phone). `expected_sequence` is the meeting's
+    sequence the answer was given to: an answer to a time that has since moved is refused."""
     case = invitation.meeting.case
     with _changing(case, "record_answer", actor, None, what="invitation") as change:
         own_unit = invitation.unit_id in active_unit_ids(actor)
@@ -180,7 +371,10 @@ def record_answer(invitation: Invitation, *, actor, answer: str, decline_reason:
                 "the other answers.",
                 "answer",
             )
-        if answer not in Invitation.Answer.values:
+        meeting = _locked_meeting(invitation.meeting, change.case)
+        _check_sequence(meeting, expected_sequence)
+        _not_cancelled(meeting)
+        if answer not in (Invitation.Answer.ACCEPTED, Invitation.Answer.DECLINED):
             raise DomainError(
                 "Välj ett svar: accepterar eller avböjer.",
                 "Choose an answer: accepts or declines.",
@@ -195,22 +389,139 @@ def record_answer(invitation: Invitation, *, actor, answer: str, decline_reason:
                 code="reason_required",
             )
         invitation.answer = answer
-        invitation.decline_reason = decline_reason if answer == Invitation.Answer.DECLINED else ""
+        invitation.decline_reason = (
+            decline_reason.strip() if answer == Invitation.Answer.DECLINED else ""
+        )
         invitation.answered_at = timezone.now()
-        invitation.save(update_fields=["answer", "decline_reason", "answered_at"])
+        invitation.answered_by = actor
+        invitation.save(update_fields=["answer", "decline_reason", "answered_at", "answered_by"])
+        change.note = _invitee(invitation, change.case)
     return invitation
 
 
-def record_attendance(meeting: Meeting, *, actor, attended: dict[int, bool]) -> None:
-    """After the meeting: who came. Keys are invitation ids."""
-    with _changing(meeting.case, "record_answer", actor, None, what="attendance"):
-        if meeting.starts_at > timezone.now():
+def _invitee(invitation: Invitation, case: SipCase) -> str:
+    if invitation.unit_id:
+        return invitation.unit.name
+    if invitation.related_party_id:
+        return invitation.related_party.name
+    return case.person.full_name
+
+
+def move_meeting(
+    meeting: Meeting,
+    *,
+    actor,
+    expected_sequence: int,
+    starts_at: dt.datetime | None,
+    duration_minutes: int | None,
+    place: str = "",
+    video_link: str = "",
+) -> Meeting:
+    """Flytta mötet: the same meeting at a new time or place, with a higher sequence (as an
+    iCalendar update). Everyone stays invited, but every answer is reset to "no answer": an
+    answer was given to the old time, so each party confirms the new one (RFC 5546 resets a
+    participant's status when the organiser changes the time in the same way)."""
+    with _changing(meeting.case, "move_meeting", actor, None, what="meeting") as change:
+        locked = _locked_meeting(meeting, change.case)
+        _check_sequence(locked, expected_sequence)
+        _the_meeting_now_called(locked, change.case)
+        _raise_all(
+            _time_and_place_problems(change.case, starts_at, duration_minutes, place, video_link)
+        )
+        was = _when(locked.starts_at)
+        locked.starts_at = starts_at
+        locked.duration_minutes = duration_minutes
+        locked.place = place
+        locked.video_link = video_link
+        locked.sequence += 1
+        locked.save(
+            update_fields=["starts_at", "duration_minutes", "place", "video_link", "sequence"]
+        )
+        locked.invitations.update(
+            answer=Invitation.Answer.NO_ANSWER,
+            decline_reason="",
+            answered_at=None,
+            answered_by=None,
+        )
+        change.note = f"{was} → {_when(locked.starts_at)}"
+    return locked
+
+
+def cancel_meeting(meeting: Meeting, *, actor, expected_version: int | None, reason: str):
+    """Ställ in mötet, with a reason. A cancelled SIP meeting takes the case back to preparation,
+    a cancelled follow-up meeting back to the established plan; the meeting stays on record."""
+    action = "cancel_follow_up" if meeting.kind == Meeting.Kind.FOLLOW_UP else "cancel_meeting"
+    with _changing(meeting.case, action, actor, expected_version, what="meeting") as change:
+        locked = _locked_meeting(meeting, change.case)
+        _the_meeting_now_called(locked, change.case)
+        _raise_all(
+            [_required(reason.strip(), "reason", "varför mötet ställs in", "why it is cancelled")]
+        )
+        locked.cancelled_at = timezone.now()
+        locked.cancellation_reason = reason.strip()
+        locked.save(update_fields=["cancelled_at", "cancellation_reason"])
+        change.note = _when(locked.starts_at)
+    return locked
+
+
+def record_attendance(
+    meeting: Meeting,
+    *,
+    actor,
+    attended: dict[int, bool],
+    came_without_answer: Collection[int] = (),
+    expected_sequence: int | None = None,
+) -> None:
+    """Närvaro, once the meeting has started. Keys are invitation ids. A party is marked present
+    if it accepted the call, or, when it never answered, if the coordinator confirms it came
+    without answering (`came_without_answer`). A party that declined is not marked present: if
+    it came after all, its answer is changed to accepted first, so the record stays true."""
+    with _changing(meeting.case, "record_attendance", actor, None, what="attendance") as change:
+        locked = _locked_meeting(meeting, change.case)
+        _check_sequence(locked, expected_sequence)
+        _not_cancelled(locked)
+        if locked.starts_at > timezone.now():
             raise DomainError(
                 "Närvaro kan registreras först när mötet har börjat.",
                 "Attendance can be recorded only once the meeting has started.",
                 "attended",
                 code="future_meeting",
             )
-        for invitation in meeting.invitations.filter(pk__in=attended):
+        invitations = list(
+            locked.invitations.filter(pk__in=attended).select_related("unit", "related_party")
+        )
+        problems = []
+        for invitation in invitations:
+            if not attended[invitation.pk]:
+                continue
+            name = _invitee(invitation, change.case)
+            if invitation.answer == Invitation.Answer.DECLINED:
+                problems.append(
+                    DomainError(
+                        f"{name} har avböjt kallelsen och kan inte markeras som närvarande. "
+                        "Kom de ändå? Ändra först svaret till att de accepterar.",
+                        f"{name} declined the call and cannot be marked present. Did they come "
+                        "after all? First change their answer to accepted.",
+                        f"attended_{invitation.pk}",
+                        code="declined_not_present",
+                    )
+                )
+            elif (
+                invitation.answer == Invitation.Answer.NO_ANSWER
+                and invitation.pk not in came_without_answer
+            ):
+                problems.append(
+                    DomainError(
+                        f"{name} har inte svarat på kallelsen. Kryssa i ”kom utan att svara” "
+                        "för att markera dem som närvarande.",
+                        f"{name} has not answered the call. Tick “came without answering” to "
+                        "mark them present.",
+                        f"attended_{invitation.pk}",
+                        code="unanswered_not_present",
+                    )
+                )
+        _raise_all(problems)
+        for invitation in invitations:
             invitation.attended = attended[invitation.pk]
-            invitation.save(update_fields=["attended"])
+        Invitation.objects.bulk_update(invitations, ["attended"])
+        change.note = _when(locked.starts_at)

@@ -102,11 +102,22 @@ def _check_own_parties(person: Person, parties: Sequence[RelatedParty]) -> None:
 
 
 def add_participant(case: SipCase, *, actor, unit: Unit, chosen_by_person: bool = True):
+    """A unit joins the SIP, usually because the person chose to invite it. Its staff see the
+    case once the consent names its organisation. The timeline names the unit."""
     with _changing(case, "add_participant", actor, None, what="participant") as change:
         participant, created = Participant.objects.get_or_create(
             case=change.case, unit=unit, defaults={"chosen_by_person": chosen_by_person}
         )
-        if not created and participant.removed_at:
+        if not created and participant.removed_at is None:
+            raise DomainError(
+                f"{unit.name} deltar redan i SIP:en.",
+                f"{unit.name} already takes part in the SIP.",
+                "unit",
+                code="already_taking_part",
+            )
+        if not created:
             participant.removed_at = None
-            participant.save(update_fields=["removed_at"])
+            participant.chosen_by_person = chosen_by_person
+            participant.save(update_fields=["removed_at", "chosen_by_person"])
+        change.note = unit.name
     return participant
