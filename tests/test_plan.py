@@ -143,7 +143,7 @@ def test_intervention_without_a_responsible_actor_is_refused_naming_it(county):
     )
     draft = save_draft(case, county, interventions=[without_actor])
     error = refused_establish(case, county, draft)
-    assert error.field == "interventions"
+    assert error.field == "interventions-0-responsible"  # the editor's row and input
     assert error.code == "responsible_missing"
     assert "Boendestöd två gånger i veckan" in error.sv
     assert "saknar ansvarig aktör" in error.sv
@@ -168,6 +168,7 @@ def test_each_intervention_lacking_an_actor_gets_its_own_message(county):
     assert len(messages) == 2
     assert "Intervention 2 (Boendestöd)" in messages[0]
     assert "Intervention 3 (Dagverksamhet)" in messages[1]
+    assert error_fields(error) == ["interventions-1-responsible", "interventions-2-responsible"]
 
 
 @pytest.mark.django_db
@@ -177,7 +178,24 @@ def test_intervention_needs_a_start_and_an_end(county):
     draft = save_draft(case, county, interventions=[item])
     error = refused_establish(case, county, draft)
     assert sorted(item.code for item in errors_of(error)) == ["end_missing", "start_missing"]
-    assert set(error_fields(error)) == {"interventions"}
+    assert error_fields(error) == ["interventions-0-starts_on", "interventions-0-ends_on"]
+
+
+@pytest.mark.django_db
+def test_intervention_without_a_description_is_refused_at_its_row(county):
+    case = case_in_state(county, State.MEETING_CALLED)
+    today = timezone.localdate()
+    items = [
+        services.InterventionData(
+            "Hemtjänst", unit=county.hemtjanst, starts_on=today, ends_note="-"
+        ),
+        services.InterventionData("  ", unit=county.hemtjanst, starts_on=today, ends_note="-"),
+    ]
+    draft = save_draft(case, county, interventions=items)
+    error = refused_establish(case, county, draft)
+    assert (error.field, error.code) == ("interventions-1-description", "description_missing")
+    assert "Insats 2:" in error.sv
+    assert "Intervention 2:" in error.en
 
 
 @pytest.mark.django_db
@@ -189,7 +207,7 @@ def test_intervention_ending_before_it_starts_is_refused_when_saving_the_draft(c
     )
     with pytest.raises(DomainError) as caught:
         save_draft(case, county, interventions=[item])
-    assert caught.value.field == "interventions"
+    assert caught.value.field == "interventions-0-ends_on"
     assert caught.value.code == "end_before_start"
     assert case.draft_plan() is None
 
@@ -414,3 +432,66 @@ def test_the_plan_names_who_approved_it_from_the_allowed_kinds(county, approved_
     assert "approved_by" in error_fields(refused.value)
     draft.refresh_from_db()
     assert draft.status == PlanVersion.Status.DRAFT
+
+
+# --- Proposing the draft for the person's approval ------------------------------------------
+
+
+def propose(case, county, draft, actor=None):
+    return services.propose_plan(
+        case, actor=actor or county.alice, expected_version=draft.lock_version
+    )
+
+
+@pytest.mark.django_db
+def test_a_complete_draft_is_proposed_and_saving_it_again_withdraws_the_proposal(county):
+    case = case_in_state(county, State.MEETING_CALLED)
+    draft = save_draft(case, county)
+    proposed = propose(case, county, draft)
+    assert proposed.proposed_at is not None
+    assert proposed.lock_version == draft.lock_version + 1  # a form opened before is stale
+    assert PlanVersion.objects.get(pk=draft.pk).proposed_at == proposed.proposed_at
+    assert case.state == State.MEETING_CALLED
+
+    changed = save_draft(case, county, needs_today="Ändrat efter förslaget")
+    assert changed.pk == draft.pk
+    assert PlanVersion.objects.get(pk=draft.pk).proposed_at is None
+
+
+@pytest.mark.django_db
+def test_an_incomplete_draft_cannot_be_proposed_and_each_missing_part_is_named(county):
+    case = case_in_state(county, State.MEETING_CALLED)
+    item = services.InterventionData("Hemtjänst", unit=county.hemtjanst)
+    draft = save_draft(case, county, needs_today="", interventions=[item])
+    before = snapshot(case)
+    with pytest.raises(DomainError) as caught:
+        propose(case, county, draft)
+    assert_bilingual(caught.value)
+    assert error_fields(caught.value) == [
+        "needs_today",
+        "interventions-0-starts_on",
+        "interventions-0-ends_on",
+    ]
+    assert snapshot(case) == before
+    stored = PlanVersion.objects.get(pk=draft.pk)
+    assert (stored.proposed_at, stored.lock_version) == (None, draft.lock_version)
+
+
+@pytest.mark.django_db
+def test_a_proposal_based_on_an_older_draft_is_refused_as_stale(county):
+    case = case_in_state(county, State.MEETING_CALLED)
+    seen = save_draft(case, county)
+    newer = save_draft(case, county, needs_today="Sparat av någon annan")
+    with pytest.raises(StaleEdit) as caught:
+        propose(case, county, seen)
+    assert caught.value.current.pk == newer.pk
+    assert PlanVersion.objects.get(pk=newer.pk).proposed_at is None
+
+
+@pytest.mark.django_db
+def test_proposing_needs_a_draft(county, established):
+    case, _valid = established
+    with pytest.raises(DomainError) as caught:
+        propose(case, county, PlanVersion(lock_version=0))
+    assert caught.value.code == "no_draft"
+    assert_bilingual(caught.value)

@@ -10,6 +10,7 @@ from samplan.access.models import AuditEvent
 from samplan.cases import services
 from samplan.cases.models import (
     CaseEvent,
+    CaseMessage,
     Consent,
     Invitation,
     Meeting,
@@ -22,7 +23,7 @@ from samplan.cases.services import _core as services_core
 from samplan.cases.transitions import TRANSITIONS
 from samplan.errors import DomainError, PermissionRefused, TransitionNotAllowed
 from tests.domain_helpers import assert_bilingual, audit_rows, snapshot
-from tests.factories import UnitFactory, case_in_state, complete_draft, future
+from tests.factories import UnitFactory, case_in_state, complete_draft, future, staff
 
 S = State
 OPEN = set(State) - {S.CLOSED}
@@ -60,6 +61,9 @@ SPEC = {
     "acknowledge_message": (OPEN, None, "take_part"),
 }
 
+# Case messages are working notes, not the record: audited, but no timeline event.
+NOT_ON_TIMELINE = {"post_message", "acknowledge_message"}
+
 ALLOWED = sorted((action, state) for action, (sources, _, _) in SPEC.items() for state in sources)
 
 
@@ -86,9 +90,38 @@ def some_invitation(case, county) -> Invitation:
     return invitation
 
 
+def some_meeting(case, county, *, follow_up=False) -> Meeting:
+    """The latest SIP (or follow-up) meeting of the case; when it has none, one made up and not
+    saved, so that the table, not a missing meeting, refuses the action, and nothing is written."""
+    kind = Meeting.Kind.FOLLOW_UP if follow_up else Meeting.Kind.SIP
+    meeting = Meeting.objects.filter(case=case, kind=kind).order_by("-pk").first()
+    if meeting:
+        meeting.case = case  # the case object the caller holds follows the change
+        return meeting
+    return Meeting(
+        case=case, kind=kind, starts_at=future(), duration_minutes=30, called_by=county.alice
+    )
+
+
+def held_meeting(case, county) -> Meeting:
+    """A meeting held yesterday, which hemtjänst accepted (written directly: the services only
+    call meetings ahead)."""
+    meeting = Meeting.objects.create(
+        case=case,
+        starts_at=future(-1),
+        duration_minutes=45,
+        place="Hemma",
+        called_by=county.alice,
+    )
+    Invitation.objects.create(
+        meeting=meeting, unit=county.hemtjanst, answer=Invitation.Answer.ACCEPTED
+    )
+    return meeting
+
+
 def prepare(action, case, county) -> dict:
     """What the action needs that is not itself the action under test."""
-    if action == "establish_plan" and case.state in SPEC["save_plan_draft"][0]:
+    if action in ("establish_plan", "propose_plan") and case.state in SPEC["save_plan_draft"][0]:
         draft = case.draft_plan()
         draft = services.save_plan_draft(
             case,
@@ -101,7 +134,46 @@ def prepare(action, case, county) -> dict:
         return {"invitation": some_invitation(case, county)}
     if action == "add_participant":
         return {"unit": UnitFactory(organisation=county.kommun, name="Boendestöd Väst")}
+    if action in ("move_meeting", "cancel_meeting", "cancel_follow_up"):
+        follow_up = action == "cancel_follow_up" or (
+            action == "move_meeting" and case.state == S.FOLLOW_UP
+        )
+        return {"meeting": some_meeting(case, county, follow_up=follow_up)}
+    if action == "record_attendance":
+        if case.state in SPEC["record_attendance"][0]:
+            meeting = held_meeting(case, county)
+            return {"meeting": meeting, "attended": {i.pk: True for i in meeting.invitations.all()}}
+        return {"meeting": some_meeting(case, county), "attended": {}}
+    if action == "acknowledge_message":
+        return {"message": message_from_another_unit(case, county)}
+    if action == "record_evaluation":
+        return {"meeting": started_follow_up(case, county)}
     return {}
+
+
+def started_follow_up(case, county) -> Meeting:
+    """The follow-up meeting, started an hour ago (moved directly: the services call meetings
+    ahead only); a made-up one, not saved, when the case has none, so that the table refuses."""
+    meeting = services.follow_up_meeting(case)
+    if meeting is None:
+        return some_meeting(case, county, follow_up=True)
+    Meeting.objects.filter(pk=meeting.pk).update(starts_at=future(-1))
+    meeting.refresh_from_db()
+    return meeting
+
+
+def message_from_another_unit(case, county) -> CaseMessage:
+    """A message asking for acknowledgement, from a unit that is neither alice's nor bob's.
+    Written directly so that it exists in every state, closed too: the table, not a missing
+    message, refuses the acknowledgement."""
+    unit = UnitFactory(organisation=county.kommun, name="Socialpsykiatri Öst")
+    return CaseMessage.objects.create(
+        case=case,
+        sender=staff(unit),
+        sender_unit=unit,
+        body="Kan ni bekräfta att ni har sett tiden?",
+        asks_acknowledgement=True,
+    )
 
 
 def perform(action, case, county, actor=None, **prepared):
@@ -166,6 +238,10 @@ def perform(action, case, county, actor=None, **prepared):
             approved_by=PlanVersion.ApprovedBy.PERSON,
             approved_by_name="Gunnel",
         )
+    if action == "propose_plan":
+        return services.propose_plan(
+            case, actor=actor, expected_version=prepared.get("draft_version", 0)
+        )
     if action == "call_follow_up":
         return services.call_follow_up(
             case, actor=actor, expected_version=version, call=meeting_call(county, 42)
@@ -177,11 +253,51 @@ def perform(action, case, county, actor=None, **prepared):
             case, actor=actor, expected_version=version, organisations=[county.kommun]
         )
     if action == "close":
+        # A reason that fits every open state ("goals reached" needs an established plan).
         return services.close_case(
             case,
             actor=actor,
             expected_version=version,
-            reason=SipCase.ClosingReason.GOALS_REACHED,
+            reason=SipCase.ClosingReason.NO_LONGER_NEEDED,
+        )
+    if action == "record_evaluation":
+        plan = case.valid_plan()
+        return services.record_evaluation(
+            prepared["meeting"],
+            actor=actor,
+            goals={goal.pk: services.EvaluationData("reached") for goal in plan.goals.all()}
+            if plan
+            else {},
+            interventions={
+                item.pk: services.EvaluationData("partly", comment="Två av tre besök")
+                for item in plan.interventions.all()
+            }
+            if plan
+            else {},
+        )
+    if action == "post_message":
+        return services.post_message(
+            case, actor=actor, body="Jag ringer dottern i morgon.", asks_acknowledgement=True
+        )
+    if action == "acknowledge_message":
+        return services.acknowledge_message(prepared["message"], actor=actor)
+    if action == "move_meeting":
+        meeting = prepared["meeting"]
+        return services.move_meeting(
+            meeting,
+            actor=actor,
+            expected_sequence=meeting.sequence,
+            starts_at=future(10, hour=13),
+            duration_minutes=40,
+            place="Biblioteket",
+        )
+    if action in ("cancel_meeting", "cancel_follow_up"):
+        return services.cancel_meeting(
+            prepared["meeting"], actor=actor, expected_version=version, reason="Personen är sjuk"
+        )
+    if action == "record_attendance":
+        return services.record_attendance(
+            prepared["meeting"], actor=actor, attended=prepared["attended"]
         )
     raise AssertionError(f"no performer for {action}")
 
@@ -229,10 +345,15 @@ def test_allowed_action_moves_the_case_and_writes_one_event_and_one_audit_row(
         assert case.lock_version == stored.lock_version
 
     new_events = CaseEvent.objects.filter(case=case).exclude(pk__in=events_before)
-    assert [(e.action, e.from_state, e.to_state) for e in new_events] == [(action, state, expected)]
-    event = new_events.get()
-    assert event.actor == county.alice
-    assert event.actor_unit == county.vardcentral
+    if action in NOT_ON_TIMELINE:
+        assert not new_events.exists()
+    else:
+        assert [(e.action, e.from_state, e.to_state) for e in new_events] == [
+            (action, state, expected)
+        ]
+        event = new_events.get()
+        assert event.actor == county.alice
+        assert event.actor_unit == county.vardcentral
 
     new_audits = AuditEvent.objects.exclude(pk__in=audits_before)
     assert new_audits.count() == 1
@@ -242,7 +363,8 @@ def test_allowed_action_moves_the_case_and_writes_one_event_and_one_audit_row(
     assert (row.user, row.case_id, row.person_id) == (county.alice, case.pk, case.person_id)
     assert row.unit_id == county.vardcentral.pk
     assert row.unit_name == "Vårdcentral Centrum"
-    assert abs((row.at - event.at).total_seconds()) < 5
+    if action not in NOT_ON_TIMELINE:
+        assert abs((row.at - event.at).total_seconds()) < 5
 
 
 # --- Who may take each action ---------------------------------------------------------------
@@ -264,6 +386,11 @@ def test_participating_unit_takes_part_but_only_the_coordinating_unit_drives(cou
         assert snapshot(case) == before
         refused = audit_rows(case, user=county.bob, outcome=AuditEvent.Outcome.REFUSED)
         assert refused.count() == 1
+    elif action in NOT_ON_TIMELINE:
+        perform(action, case, county, actor=county.bob, **prepared)
+        assert snapshot(case)["events"] == before["events"]
+        row = audit_rows(case, user=county.bob, action=AuditEvent.Action.CHANGE).get()
+        assert (row.outcome, row.unit_id) == (AuditEvent.Outcome.ALLOWED, county.hemtjanst.pk)
     else:
         perform(action, case, county, actor=county.bob, **prepared)
         event = CaseEvent.objects.filter(case=case).last()

@@ -136,13 +136,13 @@ def save_plan_draft(
             raise StaleEdit(current=existing)
         draft = existing or _ensure_draft(change.case)
         problems: list[DomainError | None] = []
-        for index, item in enumerate(data.interventions, start=1):
+        for index, item in enumerate(data.interventions):
             if item.starts_on and item.ends_on and item.ends_on < item.starts_on:
                 problems.append(
                     DomainError(
-                        f"Insats {index}: slutdatum ligger före startdatum.",
-                        f"Intervention {index}: the end date is before the start date.",
-                        "interventions",
+                        f"Insats {index + 1}: slutdatum ligger före startdatum.",
+                        f"Intervention {index + 1}: the end date is before the start date.",
+                        intervention_field(index, "ends_on"),
                         code="end_before_start",
                     )
                 )
@@ -157,6 +157,8 @@ def save_plan_draft(
             "expected_of_relatives",
         ):
             setattr(draft, name, getattr(data, name))
+        # A proposal is withdrawn by any change: the person approves exactly what they were shown.
+        draft.proposed_at = None
         draft.lock_version += 1
         draft.save()
         draft.goals.all().delete()
@@ -245,37 +247,93 @@ def plan_problems(plan: PlanVersion) -> list[DomainError]:
         problems.append(
             _required(None, "interventions", "minst en insats", "at least one intervention")
         )
-    for index, item in enumerate(interventions, start=1):
-        label_sv = f"Insats {index} ({item.description[:40]})"
-        label_en = f"Intervention {index} ({item.description[:40]})"
-        if not (item.unit_id or item.organisation_id or item.responsible_party_id):
-            problems.append(
-                DomainError(
-                    f"{label_sv} saknar ansvarig aktör.",
-                    f"{label_en} has no responsible actor.",
-                    "interventions",
-                    code="responsible_missing",
-                )
-            )
-        if not item.starts_on:
-            problems.append(
-                DomainError(
-                    f"{label_sv} saknar startdatum.",
-                    f"{label_en} has no start date.",
-                    "interventions",
-                    code="start_missing",
-                )
-            )
-        if not (item.ends_on or item.ends_note.strip()):
-            problems.append(
-                DomainError(
-                    f"{label_sv} saknar när den slutar.",
-                    f"{label_en} does not say when it ends.",
-                    "interventions",
-                    code="end_missing",
-                )
-            )
+    for index, item in enumerate(interventions):
+        problems.extend(_intervention_problems(index, item))
     return [problem for problem in problems if problem is not None]
+
+
+def intervention_field(index: int, name: str) -> str:
+    """The field an intervention's problem concerns, named as the plan editor's formset names it
+    (prefix "interventions", counted from 0), so the editor shows it at the right input."""
+    return f"interventions-{index}-{name}"
+
+
+def _intervention_problems(index: int, item: Intervention) -> list[DomainError]:
+    description = item.description.strip()
+    shown = f" ({description[:40]})" if description else ""
+    label_sv = f"Insats {index + 1}{shown}"
+    label_en = f"Intervention {index + 1}{shown}"
+    problems = []
+    if not description:
+        problems.append(
+            DomainError(
+                f"{label_sv}: beskriv insatsen.",
+                f"{label_en}: describe the intervention.",
+                intervention_field(index, "description"),
+                code="description_missing",
+            )
+        )
+    if not (item.unit_id or item.organisation_id or item.responsible_party_id):
+        problems.append(
+            DomainError(
+                f"{label_sv} saknar ansvarig aktör.",
+                f"{label_en} has no responsible actor.",
+                intervention_field(index, "responsible"),
+                code="responsible_missing",
+            )
+        )
+    if not item.starts_on:
+        problems.append(
+            DomainError(
+                f"{label_sv} saknar startdatum.",
+                f"{label_en} has no start date.",
+                intervention_field(index, "starts_on"),
+                code="start_missing",
+            )
+        )
+    if not (item.ends_on or item.ends_note.strip()):
+        problems.append(
+            DomainError(
+                f"{label_sv} saknar när den slutar.",
+                f"{label_en} does not say when it ends.",
+                intervention_field(index, "ends_on"),
+                code="end_missing",
+            )
+        )
+    return problems
+
+
+def _locked_draft(change, expected_version: int) -> PlanVersion:
+    draft = (
+        change.case.plan_versions.select_for_update()
+        .filter(status=PlanVersion.Status.DRAFT)
+        .first()
+    )
+    if draft is None:
+        raise DomainError(
+            "Det finns inget planutkast att lägga fram eller fastställa.",
+            "There is no plan draft to propose or establish.",
+            "plan",
+            code="no_draft",
+        )
+    if draft.lock_version != expected_version:
+        raise StaleEdit(current=draft)
+    return draft
+
+
+def propose_plan(case: SipCase, *, actor, expected_version: int) -> PlanVersion:
+    """Put the draft before the person for approval (lägga fram för godkännande). Only a draft
+    with every mandatory part can be proposed. Saving the draft again withdraws the proposal
+    (save_plan_draft clears `proposed_at`), so the person always approves exactly what they saw;
+    the version goes up, so a form opened before the proposal is stale."""
+    with _changing(case, "propose_plan", actor, None, what="plan") as change:
+        draft = _locked_draft(change, expected_version)
+        _raise_all(plan_problems(draft))
+        draft.proposed_at = timezone.now()
+        draft.lock_version += 1
+        draft.save(update_fields=["proposed_at", "lock_version"])
+        change.note = f"v{draft.number}"
+    return draft
 
 
 def establish_plan(
@@ -289,20 +347,7 @@ def establish_plan(
     """The person (or guardian) approves the draft: it becomes the valid version and is never
     changed again; the version it replaces stays readable as superseded."""
     with _changing(case, "establish_plan", actor, None, what="plan") as change:
-        draft = (
-            change.case.plan_versions.select_for_update()
-            .filter(status=PlanVersion.Status.DRAFT)
-            .first()
-        )
-        if draft is None:
-            raise DomainError(
-                "Det finns inget planutkast att fastställa.",
-                "There is no plan draft to establish.",
-                "plan",
-                code="no_draft",
-            )
-        if draft.lock_version != expected_version:
-            raise StaleEdit(current=draft)
+        draft = _locked_draft(change, expected_version)
         problems: list[DomainError | None] = list(plan_problems(draft))
         problems.append(
             _required(
