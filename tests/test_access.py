@@ -135,15 +135,51 @@ def test_anonymous_user_sees_nothing(county):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    "role", [Assignment.Role.UNIT_ADMINISTRATOR, Assignment.Role.SECURITY_OFFICER]
-)
-def test_administrative_roles_do_not_open_cases(county, role):
+def test_a_security_officer_opens_no_case(county):
     case = case_in_state(county, State.INITIATED)
-    admin = staff(county.vardcentral, role, username="admin")
-    assert not sees(admin, case)
+    officer = staff(county.vardcentral, Assignment.Role.SECURITY_OFFICER, username="officer")
+    assert not sees(officer, case)
+    with pytest.raises(PermissionRefused):
+        close(case, officer)
+
+
+@pytest.mark.django_db
+def test_a_unit_administrator_sees_the_units_cases_but_never_acts(county):
+    case = case_in_state(county, State.PREPARATION)
+    elsewhere = services.initiate_case(
+        actor=county.charlie, person=PersonFactory(), initiating_unit=county.elsewhere
+    )
+    admin = staff(county.vardcentral, Assignment.Role.UNIT_ADMINISTRATOR, username="admin")
+    assert sees(admin, case)
+    assert not sees(admin, elsewhere)
+    assert get_case_for(admin, case.pk).acting_unit_id == county.vardcentral.pk
     with pytest.raises(PermissionRefused):
         close(case, admin)
+    with pytest.raises(PermissionRefused):
+        services.update_preparation(
+            case, actor=admin, expected_version=0, values={"preferred_place": "Här"}
+        )
+    assert case.state == State.PREPARATION
+
+
+@pytest.mark.django_db
+def test_what_a_unit_administrator_sees_is_not_acted_on_through_another_unit(county):
+    # Bob's hemtjänst takes part, but the consent names the region only: as a participant he
+    # may not act on it, even while his administrator role at the vårdcentral shows it to him.
+    case = case_in_state(county, State.INFORMED)
+    services.add_participant(case, actor=county.alice, unit=county.hemtjanst)
+    consent_to(case, county.alice, [county.region])
+    services.start_preparation(case, actor=county.alice, expected_version=case.lock_version)
+    assert not sees(county.bob, case)
+    Assignment.objects.create(
+        user=county.bob, unit=county.vardcentral, role=Assignment.Role.UNIT_ADMINISTRATOR
+    )
+    bob = fresh(county.bob)
+    assert sees(bob, case)
+    with pytest.raises(PermissionRefused):
+        services.update_preparation(
+            case, actor=bob, expected_version=0, values={"preferred_place": "Här"}
+        )
 
 
 # --- Who may act ----------------------------------------------------------------------------

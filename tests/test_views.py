@@ -12,7 +12,7 @@ from django.contrib.admin.models import LogEntry
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from samplan.access.models import AuditEvent
 from samplan.cases import services
@@ -33,6 +33,7 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery"
 CLIENT_ADDRESS = "203.0.113.7"
 LIST_URL = "/sip/"
+START_URL = "/start/"
 AUDIT_URL = "/logg/"
 
 
@@ -163,7 +164,7 @@ def test_sign_in_with_the_right_password_only(client, county):
     assert "_auth_user_id" not in client.session
     right = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
     assert right.status_code == 302
-    assert right.url == LIST_URL
+    assert right.url == START_URL
     assert int(client.session["_auth_user_id"]) == county.alice.pk
 
 
@@ -176,7 +177,7 @@ def test_case_list_shows_alice_her_units_cases_and_charlie_none(client, county):
     response = client.get(LIST_URL)
     assert response.status_code == 200
     page = response.content.decode()
-    assert [c.pk for c in response.context["page"].object_list] == [c.pk for c in cases[::-1]]
+    assert [c.pk for c in response.context["rows"]] == [c.pk for c in cases[::-1]]
     for case in cases:
         assert case.reference in page
         assert case.person.full_name in page
@@ -186,7 +187,7 @@ def test_case_list_shows_alice_her_units_cases_and_charlie_none(client, county):
     response = client.get(LIST_URL)
     assert response.status_code == 200
     page = response.content.decode()
-    assert list(response.context["page"].object_list) == []
+    assert list(response.context["rows"]) == []
     for case in cases:
         assert case.reference not in page
         assert case.person.full_name not in page
@@ -197,7 +198,7 @@ def test_case_list_filters_on_state(client, county):
     consented = case_in_state(county, State.CONSENTED)
     client.force_login(county.alice)
     response = client.get(LIST_URL, {"state": State.CONSENTED})
-    assert [c.pk for c in response.context["page"].object_list] == [consented.pk]
+    assert [c.pk for c in response.context["rows"]] == [consented.pk]
     assert initiated.reference not in response.content.decode()
 
 
@@ -206,7 +207,7 @@ def test_each_case_listed_writes_one_read_row_and_only_those(client, county, set
     cases = [case_in_state(county, State.INITIATED) for _ in range(3)]
     client.force_login(county.alice)
     response = client.get(LIST_URL, REMOTE_ADDR=CLIENT_ADDRESS)
-    shown = [c.pk for c in response.context["page"].object_list]
+    shown = [c.pk for c in response.context["rows"]]
     assert len(shown) == 2
     rows = AuditEvent.objects.filter(what="sip_case_list")
     assert sorted(rows.values_list("case_id", flat=True)) == sorted(shown)
@@ -316,7 +317,7 @@ def test_bob_sees_a_case_only_while_consent_covers_his_kommun(client, county):
     client.force_login(county.bob)
 
     def visible() -> set[int]:
-        listed = {c.pk for c in client.get(LIST_URL).context["page"].object_list}
+        listed = {c.pk for c in client.get(LIST_URL).context["rows"]}
         opened = {
             case.pk
             for case in (covered, region_only)
@@ -353,6 +354,85 @@ def test_bob_sees_a_case_only_while_consent_covers_his_kommun(client, county):
     assert visible() == set()
 
 
+def next_step_section(response) -> str:
+    match = re.search(r'data-testid="next-step">(.*?)</section>', response.content.decode(), re.S)
+    assert match, "the case page has no next step"
+    return re.sub(r"\s+", " ", match.group(1))
+
+
+def test_the_case_page_says_the_next_step_and_the_deadline_of_the_state(client, county):
+    initiated = case_in_state(county, State.INITIATED)
+    called = case_in_state(county, State.MEETING_CALLED)
+    established = case_in_state(county, State.PLAN_ESTABLISHED)
+    client.force_login(county.alice)
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+
+    step = next_step_section(client.get(detail_url(initiated)))
+    assert "Give the person information about SIP" in step
+    assert "Meeting to be called by: <time" in step
+    assert initiated.call_deadline.astimezone().strftime("%Y-%m-%d") in step
+
+    step = next_step_section(client.get(detail_url(called)))
+    assert "Hold the SIP meeting" in step
+    assert "Meeting to be held: <time" in step
+    assert "Meeting to be called by" not in step
+
+    step = next_step_section(client.get(detail_url(established)))
+    plan = established.valid_plan()
+    assert "Follow-up due: <time" in step
+    assert plan.follow_up_on.isoformat() in step
+    assert "Meeting to be called by" not in step and "Overdue" not in step
+
+
+def test_the_case_page_marks_an_overdue_meeting_call_in_words(client, county):
+    late = services.initiate_case(
+        actor=county.alice,
+        person=PersonFactory(),
+        initiating_unit=county.vardcentral,
+        kind=SipCase.Kind.DISCHARGE,
+        discharge_notice_at=timezone.now() - dt.timedelta(days=4),
+    )
+    client.force_login(county.alice)
+    step = next_step_section(client.get(detail_url(late)))
+    with translation.override("sv"):
+        overdue = translation.gettext("Overdue")
+    assert f'<strong class="govuk-tag samplan-tag-overdue">{overdue}</strong>' in step
+    assert 'data-testid="hours"' in step
+
+
+def test_timeline_entries_say_what_changed(client, county):
+    case = case_in_state(county, State.INFORMED)
+    services.add_participant(case, actor=county.alice, unit=county.hemtjanst)
+    consent = {"organisations": [county.region, county.kommun, county.other_kommun]}
+    services.give_consent(
+        case,
+        actor=county.alice,
+        expected_version=case.lock_version,
+        method=Consent.Method.WRITTEN,
+        given_by=Consent.GivenBy.PERSON,
+        given_by_name="Gunnel",
+        information_scope="Behov och insatser",
+        **consent,
+    )
+    services.revoke_consent(
+        case,
+        actor=county.alice,
+        expected_version=case.lock_version,
+        organisations=[county.other_kommun],
+    )
+    client.force_login(county.alice)
+    page = client.get(detail_url(case)).content.decode()
+    timeline = re.search(r'data-testid="timeline">(.*?)</ol>', page, re.S).group(1)
+    entries = re.findall(r"<li>(.*?)</li>", timeline, re.S)
+    with translation.override("sv"):
+        added = str(EVENT_LABELS["add_participant"])
+        revoked = str(EVENT_LABELS["revoke_consent_in_part"])
+    assert any(
+        added in e and '<span data-testid="event-note">Hemtjänst Norr</span>' in e for e in entries
+    )
+    assert any(revoked in e and "Annanby kommun" in e for e in entries)
+
+
 # --- Query counts -----------------------------------------------------------------------------
 
 
@@ -367,7 +447,7 @@ def test_case_list_queries_do_not_grow_with_the_cases(client, county):
     for n in range(27):
         case_in_state(county, states[n % 3], person=PersonFactory(**(protected if n else {})))
     many = count_queries(client, LIST_URL)
-    assert len(client.get(LIST_URL).context["page"].object_list) == 30
+    assert len(client.get(LIST_URL).context["rows"]) == 30
     assert many == few, f"the list of 30 cases took {many} queries, of 3 cases {few}"
 
 
@@ -446,7 +526,7 @@ def test_a_security_officer_role_opens_no_case(client, county):
     case = case_in_state(county, State.CONSENTED)
     officer = security_officer(county.vardcentral)
     client.force_login(officer)
-    assert list(client.get(LIST_URL).context["page"].object_list) == []
+    assert list(client.get(LIST_URL).context["rows"]) == []
     assert client.get(detail_url(case)).status_code == 404
 
 

@@ -111,7 +111,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "directory.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "workspace:case_list"
+LOGIN_REDIRECT_URL = "workspace:start"
 LOGOUT_REDIRECT_URL = "home"
 
 AUTHENTICATION_BACKENDS = [
@@ -171,7 +171,9 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 SAMPLAN_RETENTION_DAYS = int(os.environ.get("SAMPLAN_RETENTION_DAYS", str(10 * 365)))
 # Trust X-Forwarded-For only behind a proxy we run; otherwise REMOTE_ADDR is the address.
 SAMPLAN_TRUST_X_FORWARDED_FOR = env_bool("SAMPLAN_TRUST_X_FORWARDED_FOR")
+# Rows per page of the search (keyset pages, no count) and per section of the start page.
 SAMPLAN_CASE_LIST_PAGE_SIZE = 50
+SAMPLAN_START_SECTION_SIZE = 25
 
 LOGGING = {
     "version": 1,

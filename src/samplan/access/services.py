@@ -5,6 +5,10 @@ Access follows participation (SIP.md): a staff member sees a SIP only through an
   * coordinates the SIP (it keeps the original), or initiated it and consent is not yet asked; or
   * takes part in the SIP, while the person's consent covers that unit's organisation;
 and, once the SIP is closed, only for the retention time (settings.SAMPLAN_RETENTION_DAYS).
+
+A unit administrator (enhetschef) follows up the work of the unit: an active assignment in that
+role lets them *see* what the unit's staff see, under the same rule, but never act. Acting goes
+through `acting_unit_for` and the rules, which count the working roles only.
 """
 
 from __future__ import annotations
@@ -23,23 +27,26 @@ from samplan.cases.models import Consent, ConsentScope, Participant, SipCase, St
 from samplan.directory.models import Assignment, Unit
 
 WORKING_ROLES = (Assignment.Role.COORDINATOR, Assignment.Role.PARTICIPANT)
+SEEING_ROLES = (*WORKING_ROLES, Assignment.Role.UNIT_ADMINISTRATOR)
+
+
+def active_assignments(user) -> list[tuple[int, str]]:
+    """(unit, role) of each active assignment of the user. One query per request: every
+    question about the user's units and roles reads this."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    cache = user.__dict__.setdefault("_samplan_unit_ids", {})
+    if None not in cache:
+        cache[None] = list(
+            Assignment.objects.active().filter(user=user).order_by().values_list("unit_id", "role")
+        )
+    return cache[None]
 
 
 def active_unit_ids(user, roles: Iterable[str] = WORKING_ROLES) -> list[int]:
     """Units where the user holds an active assignment in one of the roles. Cached per request."""
-    if not getattr(user, "is_authenticated", False):
-        return []
-    key = tuple(sorted(roles))
-    cache = user.__dict__.setdefault("_samplan_unit_ids", {})
-    if key not in cache:
-        cache[key] = sorted(
-            set(
-                Assignment.objects.active()
-                .filter(user=user, role__in=roles)
-                .values_list("unit_id", flat=True)
-            )
-        )
-    return cache[key]
+    roles = set(roles)
+    return sorted({unit for unit, role in active_assignments(user) if role in roles})
 
 
 def forget_cached_units(user) -> None:
@@ -101,7 +108,7 @@ def visibility_q(unit_ids: list[int], now: dt.datetime | None = None) -> Q:
 def cases_visible_to(user) -> QuerySet[SipCase]:
     """Every SIP the user may see, annotated with `acting_unit_id`: the user's unit that grants
     the access (logged with each read). Querysets of cases in views start here."""
-    unit_ids = active_unit_ids(user)
+    unit_ids = active_unit_ids(user, SEEING_ROLES)
     if not unit_ids:
         return SipCase.objects.none()
     my_participation = Participant.objects.filter(
@@ -168,14 +175,19 @@ def log_list_reads(user, cases: Iterable[SipCase], what: str = "sip_case_list") 
 
 
 def acting_unit_for(user, case: SipCase) -> Unit | None:
-    """The user's unit through which they act on this case (first coordinating, then others)."""
+    """The user's unit through which they act on this case (first coordinating, then others).
+    Only a working role acts, and only on a case those roles let the user see: what a unit
+    administrator sees through that role alone cannot be acted on through another unit."""
     unit_ids = active_unit_ids(user)
-    participation = (
-        Participant.objects.filter(case=case, unit_id__in=unit_ids, removed_at__isnull=True)
-        .select_related("unit")
-        .order_by("role", "unit_id")
-        .first()
+    if not unit_ids:
+        return None
+    participations = Participant.objects.filter(
+        case=case, unit_id__in=unit_ids, removed_at__isnull=True
     )
+    if active_unit_ids(user, SEEING_ROLES) != unit_ids:
+        seen_at_work = SipCase.objects.filter(visibility_q(unit_ids), pk=case.pk).values("pk")
+        participations = participations.filter(case__in=seen_at_work)
+    participation = participations.select_related("unit").order_by("role", "unit_id").first()
     return participation.unit if participation else None
 
 

@@ -3,7 +3,6 @@ through samplan.access (cases_visible_to / get_case_for), which also writes the 
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -15,10 +14,9 @@ from samplan.access.models import AuditEvent
 from samplan.access.services import (
     active_unit_ids,
     audit,
-    cases_visible_to,
     get_case_for,
-    log_list_reads,
 )
+from samplan.cases.deadlines import current_meeting, next_step
 from samplan.cases.models import (
     EVENT_LABELS,
     CaseEvent,
@@ -33,7 +31,7 @@ from samplan.cases.models import (
 )
 from samplan.directory.models import Assignment, Unit
 
-from . import consent, follow_up, meetings, messages, plan, preparation
+from . import consent, follow_up, meetings, messages, plan, preparation, search
 
 # Each step of the process adds what it shows on the case page (its template is
 # workspace/case/_<step>.html).
@@ -44,32 +42,8 @@ def home(request):
     return render(request, "workspace/home.html")
 
 
-@login_required
-def case_list(request):
-    state = request.GET.get("state", "")
-    cases = (
-        cases_visible_to(request.user)
-        .select_related("person", "coordinating_unit")
-        .order_by("-initiated_at", "-pk")
-    )
-    if state in State.values:
-        cases = cases.filter(state=state)
-    elif state == "overdue":
-        cases = cases.overdue()
-    page = Paginator(cases, settings.SAMPLAN_CASE_LIST_PAGE_SIZE).get_page(request.GET.get("page"))
-    log_list_reads(request.user, page.object_list)
-    return render(
-        request,
-        "workspace/case_list.html",
-        {
-            "page": page,
-            "state": state,
-            "states": State.choices,
-            "my_units": Unit.objects.filter(pk__in=active_unit_ids(request.user)).select_related(
-                "organisation"
-            ),
-        },
-    )
+# The list of SIPs is the search page with nothing typed in the box (newest first, keyset pages).
+case_list = search.search
 
 
 @login_required
@@ -109,6 +83,7 @@ def case_detail(request, case_id: int):
             queryset=Invitation.objects.select_related("unit", "related_party"),
         )
     ).order_by("starts_at")
+    meetings = list(meetings)
     context = {
         "case": case,
         "person": case.person,
@@ -127,6 +102,7 @@ def case_detail(request, case_id: int):
         "preparation": getattr(case, "preparation", None),
         "participant_roles": Participant.Role,
         "may_close": not case.is_closed and request.user.has_perm("cases.drive", case),
+        "next_step": next_step(case, valid_plan=valid_plan, next_meeting=current_meeting(meetings)),
     }
     for section in CASE_PAGE_SECTIONS:
         context.update(section.case_page_context(request, case, context))

@@ -1,3 +1,404 @@
-"""TODO start"""
+"""Att göra: the start page. What needs action now, in sections, each item with its deadline and
+sorted by it, "due soon" and "overdue" written out.
 
-urlpatterns: list = []
+Two views of the same sections:
+  * "mine" (default for staff with a working role): the SIPs I coordinate, or, where nobody is
+    named, those my coordinating units coordinate; plus the invitations and messages of my units;
+  * "unit": every SIP my units take part in. A unit administrator sees this view of the unit
+    where they hold that role (access/services.SEEING_ROLES lets the role see, never act).
+Staff without any such assignment (a security officer, someone whose assignment ended) get a
+page that says what they can do instead of an empty list.
+
+Sections: discharge SIPs (lag 2017:612, hours left; only there, whatever their step), information
+and consent to record, meetings to prepare and call (so that a late meeting call always shows),
+meeting calls my units must answer, meetings this week, plans waiting for the person's approval,
+follow-ups due within a week or overdue, unread messages. Each section shows the first
+SAMPLAN_START_SECTION_SIZE items, most urgent first, and says when there are more.
+
+Every section is one query however many SIPs there are, and every SIP shown is a logged read
+(one row per SIP however many sections show it), written in one bulk insert.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from samplan.access.services import (
+    SEEING_ROLES,
+    active_unit_ids,
+    cases_visible_to,
+    log_list_reads,
+)
+from samplan.cases.deadlines import (
+    CALL_STATES,
+    NextStep,
+    next_step_of,
+    urgency,
+    with_next_step_data,
+)
+from samplan.cases.models import (
+    CaseMessage,
+    Invitation,
+    Meeting,
+    Participant,
+    PlanVersion,
+    SipCase,
+    State,
+    unread_message_count,
+)
+from samplan.directory.models import Assignment, Unit
+
+# Follow-ups show from a week before their date, so there is time to call the meeting.
+FOLLOW_UP_AHEAD = dt.timedelta(days=7)
+# "Meetings this week": today and the six days after it, so on a Friday next Monday shows.
+MEETINGS_AHEAD = dt.timedelta(days=7)
+
+MINE, UNIT = "mine", "unit"
+
+
+@dataclass
+class Item:
+    """One thing to do: the SIP it concerns, what to do and by when."""
+
+    case: SipCase
+    step: NextStep
+    detail: str = ""  # e.g. where the meeting is
+    since: dt.datetime | None = None  # for items without a deadline: waiting since
+    anchor: str = ""  # the section of the case page to open
+
+    @property
+    def url(self) -> str:
+        return reverse("workspace:case_detail", args=[self.case.pk]) + self.anchor
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    deadline_heading: str
+    empty: str
+    items: list[Item] = field(default_factory=list)
+    more: bool = False
+
+
+@dataclass
+class Scope:
+    """Whose work the page shows."""
+
+    view: str
+    working_units: list[int]
+    units: list[int]  # the units whose SIPs the "unit" view covers
+    coordinating_units: list[int]
+
+
+@login_required
+def start(request):
+    user = request.user
+    seeing_units = active_unit_ids(user, SEEING_ROLES)
+    if not seeing_units:
+        return _no_work(request)
+    working_units = active_unit_ids(user)
+    scope = _scope(request, user, working_units, seeing_units)
+    now = timezone.now()
+    visible = cases_visible_to(user)
+    size = settings.SAMPLAN_START_SECTION_SIZE
+
+    if scope.view == MINE:
+        scoped_q = Q(coordinator=user) | Q(
+            coordinator__isnull=True, coordinating_unit_id__in=scope.coordinating_units
+        )
+        invited_units = scope.working_units
+        messages_q = Q(_takes_part(scope.working_units))
+    else:
+        scoped_q = Q(_takes_part(scope.units))
+        invited_units = scope.units
+        messages_q = scoped_q
+    scoped = visible.filter(scoped_q)
+    scoped_pks = scoped.values("pk")
+    visible_pks = visible.values("pk")
+
+    sections = [
+        _case_section(
+            "discharge",
+            _("SIPs after hospital discharge (lag 2017:612)"),
+            _("Meeting to be called by"),
+            _("No discharge SIP waits for a meeting call."),
+            scoped.filter(kind=SipCase.Kind.DISCHARGE, state__in=CALL_STATES),
+            size,
+            now,
+        ),
+        _case_section(
+            "consent",
+            _("Information and consent to record"),
+            _("Meeting to be called by"),
+            _("No SIP waits for information or consent."),
+            scoped.filter(kind=SipCase.Kind.STANDARD, state__in=[State.INITIATED, State.INFORMED]),
+            size,
+            now,
+        ),
+        _case_section(
+            "call",
+            _("Meetings to prepare and call"),
+            _("Meeting to be called by"),
+            _("No SIP waits for its meeting to be called."),
+            scoped.filter(
+                kind=SipCase.Kind.STANDARD, state__in=[State.CONSENTED, State.PREPARATION]
+            ),
+            size,
+            now,
+        ),
+        _invitations(invited_units, visible_pks, size, now),
+        _meetings(scoped_pks, visible_pks, invited_units, size, now),
+        _plans_for_approval(scoped_pks, size, now),
+        _follow_ups(scoped_pks, size, now),
+        _messages(user, visible.filter(messages_q), size, now),
+    ]
+    _log_reads(user, visible, sections)
+    units = Unit.objects.filter(pk__in=seeing_units).select_related("organisation")
+    return render(
+        request,
+        "workspace/start/start.html",
+        {
+            "sections": sections,
+            "scope": scope,
+            "may_view_mine": bool(working_units),
+            "my_units": units,
+            "administered": set(active_unit_ids(user, (Assignment.Role.UNIT_ADMINISTRATOR,))),
+            "total": sum(len(section.items) for section in sections),
+        },
+    )
+
+
+def _scope(request, user, working_units, seeing_units) -> Scope:
+    view = request.GET.get("view")
+    if view not in (MINE, UNIT) or (view == MINE and not working_units):
+        view = MINE if working_units else UNIT
+    units = seeing_units
+    chosen = request.GET.get("unit", "")
+    if view == UNIT and chosen.isdigit() and int(chosen) in seeing_units:
+        units = [int(chosen)]
+    return Scope(
+        view,
+        working_units,
+        units,
+        active_unit_ids(user, (Assignment.Role.COORDINATOR,)),
+    )
+
+
+def _takes_part(units):
+    return Exists(
+        Participant.objects.filter(case=OuterRef("pk"), unit_id__in=units, removed_at__isnull=True)
+    )
+
+
+def _step(case: SipCase, action, label, deadline, now) -> NextStep:
+    due = urgency(deadline, discharge=case.kind == SipCase.Kind.DISCHARGE, now=now)
+    return NextStep(case.state, action, label, deadline, due.overdue, due.due_soon, due.hours_left)
+
+
+def _limited(queryset, size: int) -> tuple[list, bool]:
+    rows = list(queryset[: size + 1])
+    return rows[:size], len(rows) > size
+
+
+def _case_section(key, title, deadline_heading, empty, cases, size, now) -> Section:
+    cases = with_next_step_data(cases.select_related("person")).order_by("call_deadline", "pk")
+    rows, more = _limited(cases, size)
+    items = [Item(case, next_step_of(case, now)) for case in rows]
+    return Section(key, title, deadline_heading, empty, items, more)
+
+
+def _invitations(units, visible_pks, size, now) -> Section:
+    invitations = (
+        Invitation.objects.filter(
+            unit_id__in=units,
+            answer=Invitation.Answer.NO_ANSWER,
+            meeting__cancelled_at__isnull=True,
+            meeting__starts_at__gt=now,
+            meeting__case__in=visible_pks,
+        )
+        .exclude(meeting__case__state=State.CLOSED)
+        .select_related("unit", "meeting__case__person")
+        .order_by("meeting__starts_at", "pk")
+    )
+    rows, more = _limited(invitations, size)
+    items = []
+    for invitation in rows:
+        meeting, case = invitation.meeting, invitation.meeting.case
+        action = _("Answer the meeting call for %(unit)s") % {"unit": invitation.unit.name}
+        items.append(Item(case, _step(case, action, _("Meeting"), meeting.starts_at, now)))
+    return Section(
+        "invitations",
+        _("Meeting calls your units must answer"),
+        _("Meeting"),
+        _("No meeting call waits for your units' answer."),
+        items,
+        more,
+    )
+
+
+def _meetings(scoped_pks, visible_pks, invited_units, size, now) -> Section:
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    meetings = Meeting.objects.filter(
+        cancelled_at__isnull=True,
+        starts_at__gte=today,
+        starts_at__lt=today + MEETINGS_AHEAD,
+        case__in=visible_pks,
+    ).exclude(case__state=State.CLOSED)
+    invited = Exists(Invitation.objects.filter(meeting=OuterRef("pk"), unit_id__in=invited_units))
+    meetings = (
+        meetings.filter(Q(case__in=scoped_pks) | Q(invited))
+        .select_related("case__person")
+        .order_by("starts_at", "pk")
+    )
+    rows, more = _limited(meetings, size)
+    items = []
+    for meeting in rows:
+        case = meeting.case
+        step = _step(case, meeting.get_kind_display(), _("Starts"), meeting.starts_at, now)
+        items.append(Item(case, step, detail=meeting.place or _("video meeting")))
+    return Section(
+        "meetings",
+        _("Meetings this week"),
+        _("Starts"),
+        _("No meeting in the coming seven days."),
+        items,
+        more,
+    )
+
+
+def _plans_for_approval(scoped_pks, size, now) -> Section:
+    plans = (
+        PlanVersion.objects.filter(
+            status=PlanVersion.Status.DRAFT, proposed_at__isnull=False, case__in=scoped_pks
+        )
+        .exclude(case__state=State.CLOSED)
+        .select_related("case__person")
+        .order_by("proposed_at", "pk")
+    )
+    rows, more = _limited(plans, size)
+    items = [
+        Item(
+            plan.case,
+            _step(
+                plan.case,
+                _("Record the person's approval of plan version %(number)s")
+                % {"number": plan.number},
+                "",
+                None,
+                now,
+            ),
+            since=plan.proposed_at,
+            anchor="#plan",
+        )
+        for plan in rows
+    ]
+    return Section(
+        "approval",
+        _("Plans waiting for the person's approval"),
+        _("Proposed"),
+        _("No plan waits for the person's approval."),
+        items,
+        more,
+    )
+
+
+def _follow_ups(scoped_pks, size, now) -> Section:
+    horizon = timezone.localdate(now) + FOLLOW_UP_AHEAD
+    plans = (
+        PlanVersion.objects.filter(
+            status=PlanVersion.Status.VALID,
+            follow_up_on__lte=horizon,
+            case__state=State.PLAN_ESTABLISHED,
+            case__in=scoped_pks,
+        )
+        .select_related("case__person")
+        .order_by("follow_up_on", "pk")
+    )
+    rows, more = _limited(plans, size)
+    items = [
+        Item(
+            plan.case,
+            _step(plan.case, _("Call the follow-up"), _("Follow-up due"), plan.follow_up_on, now),
+            anchor="#uppfoljning",
+        )
+        for plan in rows
+    ]
+    return Section(
+        "follow_ups",
+        _("Follow-ups due or overdue"),
+        _("Follow-up due"),
+        _("No follow-up is due in the coming week."),
+        items,
+        more,
+    )
+
+
+def _messages(user, cases, size, now) -> Section:
+    oldest_unread = (
+        CaseMessage.objects.unread_by(user)
+        .filter(case=OuterRef("pk"))
+        .order_by("sent_at")
+        .values("sent_at")[:1]
+    )
+    cases = (
+        cases.annotate(unread=unread_message_count(user), waiting_since=Subquery(oldest_unread))
+        .filter(unread__gt=0)
+        .select_related("person")
+        .order_by("waiting_since", "pk")
+    )
+    rows, more = _limited(cases, size)
+    items = []
+    for case in rows:
+        action = ngettext("%(count)s unread message", "%(count)s unread messages", case.unread) % {
+            "count": case.unread
+        }
+        step = _step(case, action, "", None, now)
+        items.append(Item(case, step, since=case.waiting_since, anchor="#meddelanden"))
+    return Section(
+        "messages",
+        _("Unread messages"),
+        _("Waiting since"),
+        _("No unread messages."),
+        items,
+        more,
+    )
+
+
+def _log_reads(user, visible, sections: list[Section]) -> None:
+    """One read row per SIP shown, whichever sections show it, in one insert."""
+    shown = {item.case.pk: item.case for section in sections for item in section.items}
+    if not shown:
+        return
+    acting = dict(visible.filter(pk__in=shown).values_list("pk", "acting_unit_id"))
+    log_list_reads(
+        user,
+        [
+            SimpleNamespace(pk=pk, person_id=case.person_id, acting_unit_id=acting.get(pk))
+            for pk, case in shown.items()
+        ],
+        what="start_page",
+    )
+
+
+def _no_work(request):
+    """For staff without a role that sees SIPs: what they can do instead."""
+    user = request.user
+    officer_units = Unit.objects.filter(
+        pk__in=active_unit_ids(user, (Assignment.Role.SECURITY_OFFICER,))
+    ).select_related("organisation")
+    return render(request, "workspace/start/no_work.html", {"officer_units": officer_units})
+
+
+urlpatterns = [path("start/", start, name="start")]

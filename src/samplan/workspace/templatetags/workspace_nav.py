@@ -1,0 +1,16 @@
+"""What the main menu offers depends on the roles the signed-in staff member holds."""
+
+from __future__ import annotations
+
+from django import template
+
+from samplan.access.services import active_assignments
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def staff_roles(context) -> frozenset[str]:
+    """The roles of the user's active assignments (read once per request by samplan.access)."""
+    request = context.get("request")
+    return frozenset(role for _unit, role in active_assignments(getattr(request, "user", None)))
