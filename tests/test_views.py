@@ -384,6 +384,37 @@ def test_the_case_page_says_the_next_step_and_the_deadline_of_the_state(client, 
     assert "Meeting to be called by" not in step and "Overdue" not in step
 
 
+@pytest.mark.parametrize(
+    ("state", "target"),
+    [
+        (State.INITIATED, "/information/"),
+        (State.INFORMED, "/samtycke/"),
+        (State.CONSENTED, "/forberedelse/"),
+        (State.PREPARATION, "/kallelse/"),
+        (State.MEETING_CALLED, "/moten/"),
+        (State.PLAN_ESTABLISHED, "/kallelse/"),
+    ],
+)
+def test_the_next_step_links_the_coordinator_to_the_page_that_takes_it(
+    client, county, state, target
+):
+    case = case_in_state(county, state)
+    client.force_login(county.alice)
+    step = next_step_section(client.get(detail_url(case)))
+    link = re.search(r'href="([^"]+)" data-testid="next-step-link"', step)
+    assert link, step
+    assert link.group(1).startswith(f"/sip/{case.pk}{target}")
+    assert client.get(link.group(1)).status_code == 200
+
+
+def test_a_participant_who_does_not_drive_gets_no_next_step_link(client, county):
+    case = case_in_state(county, State.PLAN_ESTABLISHED)
+    client.force_login(county.bob)
+    step = next_step_section(client.get(detail_url(case)))
+    assert "Follow-up due" in step or "Uppföljning" in step
+    assert "next-step-link" not in step
+
+
 def test_the_case_page_marks_an_overdue_meeting_call_in_words(client, county):
     late = services.initiate_case(
         actor=county.alice,

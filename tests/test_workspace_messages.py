@@ -447,3 +447,21 @@ def test_the_case_page_makes_the_same_number_of_queries_for_1_and_20_messages(cl
     assert counts[0] == counts[1]
     assert len(response.context["case_messages"]) == 20
     assert MessageRead.objects.filter(user=reader).count() == 21
+
+
+def test_a_unit_administrator_reads_the_thread_but_gets_no_controls_and_may_not_write(
+    client, county
+):
+    from samplan.directory.models import Assignment
+
+    case = case_in_state(county, State.PLAN_ESTABLISHED)
+    services.post_message(case, actor=county.alice, body="Ring mig", asks_acknowledgement=True)
+    manager = staff(county.hemtjanst, Assignment.Role.UNIT_ADMINISTRATOR, username="chef")
+    client.force_login(manager)
+    html = thread_html(client.get(case_url(case)))
+    assert "Ring mig" in html
+    assert 'name="message-body"' not in html
+    assert "kvittera" not in html
+    response = post_message(client, case, body="Från chefen")
+    assert response.status_code == 403
+    assert not CaseMessage.objects.filter(body="Från chefen").exists()

@@ -8,6 +8,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from samplan.access.models import AuditEvent
@@ -84,6 +86,7 @@ def case_detail(request, case_id: int):
         )
     ).order_by("starts_at")
     meetings = list(meetings)
+    may_drive = request.user.has_perm("cases.drive", case)
     context = {
         "case": case,
         "person": case.person,
@@ -101,12 +104,37 @@ def case_detail(request, case_id: int):
         "events": timeline(case),
         "preparation": getattr(case, "preparation", None),
         "participant_roles": Participant.Role,
-        "may_close": not case.is_closed and request.user.has_perm("cases.drive", case),
+        "may_close": may_drive and not case.is_closed,
         "next_step": next_step(case, valid_plan=valid_plan, next_meeting=current_meeting(meetings)),
+        "next_step_link": next_step_link(case, current_meeting(meetings)) if may_drive else None,
     }
     for section in CASE_PAGE_SECTIONS:
         context.update(section.case_page_context(request, case, context))
     return render(request, "workspace/case_detail.html", context)
+
+
+def next_step_link(case, meeting) -> tuple[str, str] | None:
+    """Where the coordinator takes the next step of the process, and what the link says."""
+    started = meeting is not None and meeting.starts_at <= timezone.now()
+    args = [case.pk]
+    if case.state == State.INITIATED:
+        return reverse("workspace:record_information", args=args), _("Record the information")
+    if case.state == State.INFORMED:
+        return reverse("workspace:record_consent", args=args), _("Record the answer about consent")
+    if case.state == State.CONSENTED:
+        return reverse("workspace:preparation", args=args), _("Start the preparation")
+    if case.state == State.PREPARATION:
+        return reverse("workspace:call_meeting", args=args), _("Call the SIP meeting")
+    if case.state in (State.MEETING_CALLED, State.FOLLOW_UP) and meeting and not started:
+        url = reverse("workspace:meeting_detail", args=[case.pk, meeting.pk])
+        return url, _("See the answers to the meeting call")
+    if case.state == State.MEETING_CALLED:
+        return reverse("workspace:plan_edit", args=args), _("Write the plan")
+    if case.state == State.PLAN_ESTABLISHED:
+        return reverse("workspace:call_meeting", args=args), _("Call the follow-up meeting")
+    if case.state == State.FOLLOW_UP:
+        return reverse("workspace:follow_up", args=args), _("Record the follow-up")
+    return None
 
 
 def timeline(case) -> list[CaseEvent]:

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from samplan.access.models import AuditEvent
-from samplan.access.services import audit, get_case_for
+from samplan.access.services import active_unit_ids, audit, get_case_for
 from samplan.cases import services
 from samplan.cases.models import (
     CaseMessage,
@@ -150,6 +150,8 @@ def thread_context(
             unit.consent_revoked = unit.organisation_id in revoked_organisations
     else:
         units = []
+    # A unit administrator sees the thread of their unit but does not write in it.
+    works_here = case.acting_unit_id in active_unit_ids(user)
     for message in shown:
         message.unread = message.sender_id != user.pk and not message.read_by_me
         acknowledged = {ack.unit_id for ack in message.acknowledgements.all()}
@@ -161,7 +163,8 @@ def thread_context(
             and unit.pk not in acknowledged
         ]
         message.may_acknowledge = (
-            message.asks_acknowledgement
+            works_here
+            and message.asks_acknowledgement
             and not case.is_closed
             and case.acting_unit_id not in (None, message.sender_unit_id)
             and case.acting_unit_id not in acknowledged
@@ -180,7 +183,7 @@ def thread_context(
         "case_messages": shown,
         "message_form": message_form or MessageForm(),
         "acknowledge_form": acknowledge_form,
-        "may_post_message": not case.is_closed,
+        "may_post_message": works_here and not case.is_closed,
         "message_status": status,
     }
 

@@ -237,7 +237,11 @@ def _invitations(units, visible_pks, size, now) -> Section:
     for invitation in rows:
         meeting, case = invitation.meeting, invitation.meeting.case
         action = _("Answer the meeting call for %(unit)s") % {"unit": invitation.unit.name}
-        items.append(Item(case, _step(case, action, _("Meeting"), meeting.starts_at, now)))
+        items.append(
+            Item(
+                case, _step(case, action, _("Meeting"), meeting.starts_at, now), anchor="#meetings"
+            )
+        )
     return Section(
         "invitations",
         _("Meeting calls your units must answer"),
@@ -267,7 +271,9 @@ def _meetings(scoped_pks, visible_pks, invited_units, size, now) -> Section:
     for meeting in rows:
         case = meeting.case
         step = _step(case, meeting.get_kind_display(), _("Starts"), meeting.starts_at, now)
-        items.append(Item(case, step, detail=meeting.place or _("video meeting")))
+        items.append(
+            Item(case, step, detail=meeting.place or _("video meeting"), anchor="#meetings")
+        )
     return Section(
         "meetings",
         _("Meetings this week"),
