@@ -15,3 +15,19 @@ def browser_context_args(browser_context_args):
 @pytest.fixture(autouse=True)
 def _audit_log_flushable(audit_log_flushable):
     """Live-server tests commit for real; see tests/conftest.py."""
+
+
+@pytest.fixture
+def new_context(browser, browser_context_args):
+    """Another browser context (its own cookies and screen: another member of staff, or a
+    phone), made with the same language and time zone as `page`, closed after the test."""
+    contexts = []
+
+    def make(**overrides):
+        context = browser.new_context(**{**browser_context_args, **overrides})
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
