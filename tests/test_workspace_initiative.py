@@ -93,7 +93,7 @@ def test_staff_without_a_working_assignment_cannot_start_a_sip(client, county):
     client.force_login(officer)
     response = client.get(INITIATE)
     assert response.status_code == 403
-    assert "coordinator or participant" in response.content.decode()
+    assert "SIP-ansvarig eller deltagare" in response.content.decode()
 
 
 # --- Checked as you type ----------------------------------------------------------------------
@@ -111,7 +111,7 @@ def test_the_check_says_valid_without_saying_whether_or_who_is_registered(client
     ]
     assert answers[0] == answers[1]
     assert "Gunnel" not in answers[0] and "Registrerad" not in answers[0]
-    assert "valid" in answers[0].lower()
+    assert "numret är giltigt" in answers[0].lower()
     assert AuditEvent.objects.count() == audits  # no personal data was read
 
 
@@ -134,7 +134,7 @@ def test_the_check_reads_a_reserve_number_when_ticked_and_says_nothing_for_empty
     )
     ticked = client.post(CHECK, {"identity_number": "RES-1234", "reserve_number": "on"})
     assert "govuk-error-message" not in ticked.content.decode()
-    assert "valid" in ticked.content.decode().lower()
+    assert "numret är giltigt" in ticked.content.decode().lower()
     assert client.post(CHECK, {"identity_number": " "}).content.decode().strip() == ""
 
 

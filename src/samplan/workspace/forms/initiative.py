@@ -62,7 +62,7 @@ class FindPersonForm(_ActingUnitMixin, forms.Form):
     identity_number = _identity_number_field()
     reserve_number = _reserve_number_field()
     unit = forms.ModelChoiceField(
-        queryset=Unit.objects.none(), label=_("You act from the unit"), empty_label=None
+        queryset=Unit.objects.none(), label=_("Your unit that takes the initiative"), empty_label=None
     )
 
     def __init__(self, *args, units, **kwargs):
@@ -76,7 +76,7 @@ class RegisterPersonForm(_ActingUnitMixin, forms.Form):
     identity_number = _identity_number_field()
     reserve_number = _reserve_number_field()
     unit = forms.ModelChoiceField(
-        queryset=Unit.objects.none(), label=_("You register from the unit"), empty_label=None
+        queryset=Unit.objects.none(), label=_("Your unit that registers the person"), empty_label=None
     )
     given_name = forms.CharField(label=_("Given name"), required=False, max_length=100)
     family_name = forms.CharField(label=_("Family name"), required=False, max_length=100)
