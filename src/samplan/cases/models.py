@@ -135,6 +135,12 @@ class SipCase(models.Model):
         _("closing reason"), max_length=20, choices=ClosingReason.choices, blank=True
     )
     closing_note = models.TextField(_("closing note"), blank=True)
+    # The person's guardians, relatives and representatives known IN THIS SIP. A related party
+    # belongs to the person, but a unit sees only those registered or chosen in a SIP it may
+    # see: what one authority recorded does not cross to another without consent.
+    related_parties = models.ManyToManyField(
+        RelatedParty, blank=True, related_name="cases", verbose_name=_("related parties")
+    )
     lock_version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -359,6 +365,8 @@ class Invitation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     attended = models.BooleanField(null=True)
+    # Bumped by every answer and attendance change, so an older form never overwrites a newer one.
+    lock_version = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("invitation")

@@ -86,7 +86,9 @@ def case_detail(request, case_id: int):
         )
     ).order_by("starts_at")
     meetings = list(meetings)
+    # Decided once, by the same rules the services apply, for every section of the page.
     may_drive = request.user.has_perm("cases.drive", case)
+    may_take_part = may_drive or request.user.has_perm("cases.take_part", case)
     context = {
         "case": case,
         "person": case.person,
@@ -104,6 +106,8 @@ def case_detail(request, case_id: int):
         "events": timeline(case),
         "preparation": getattr(case, "preparation", None),
         "participant_roles": Participant.Role,
+        "may_drive": may_drive,
+        "may_take_part": may_take_part,
         "may_close": may_drive and not case.is_closed,
         "next_step": next_step(case, valid_plan=valid_plan, next_meeting=current_meeting(meetings)),
         "next_step_link": next_step_link(case, current_meeting(meetings)) if may_drive else None,
