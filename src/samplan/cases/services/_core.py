@@ -84,9 +84,11 @@ def _changing(
             )
             if not allowed:
                 raise _refuse(actor, action)
-            check_transition(action, locked.state)
+            # A form based on an older version is stale before it is anything else: the user
+            # sees what changed (also when the state moved on) instead of a rule they can't place.
             if expected_version is not None and locked.lock_version != expected_version:
                 raise StaleEdit(current=locked)
+            check_transition(action, locked.state)
             change = _Change(locked, acting_unit_for(actor, locked), audit_what=what)
             from_state = locked.state
             yield change
