@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from io import StringIO
 
@@ -10,12 +11,14 @@ from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
 from django.utils import timezone
 
 from samplan.access.models import AuditEvent
 from samplan.access.services import active_unit_ids, cases_visible_to
 from samplan.cases.models import CaseEvent, ConsentScope, PlanVersion, SipCase, State
-from samplan.demo.county import PASSWORD
+from samplan.demo.county import PASSWORD, DemoCounty, read_data
+from samplan.demo.county.clock import Clock
 from samplan.directory.models import Organisation, Unit, User
 from samplan.people.identity import parse_identity
 from samplan.people.models import Person, RelatedParty
@@ -176,6 +179,150 @@ def test_amir_is_hidden_from_arbetsformedlingen_after_the_partial_revocation(dem
     assert not cases_visible_to(nina).filter(pk=amir.pk).exists()
     assert cases_visible_to(nina).filter(person__given_name="Jonna").exists()
     assert cases_visible_to(olof).filter(pk=amir.pk).exists()
+
+
+# --- The start page a newcomer lands on --------------------------------------------------------
+
+
+def start_page(client, username: str) -> tuple[dict, str]:
+    """The sections of the user's start page (Att göra), by key, and the page as rendered."""
+    client.force_login(User.objects.get(username=username))
+    response = client.get(reverse("workspace:start"))
+    assert response.status_code == 200
+    assert response.context["scope"].view == "mine"
+    return {section.key: section for section in response.context["sections"]}, response.text
+
+
+def names(section) -> set[str]:
+    return {item.case.person.given_name for item in section.items}
+
+
+def shown_in(page: str, key: str, name: str) -> bool:
+    """Whether the rendered section `key` lists the person `name`."""
+    start = page.find(f'data-testid="section-{key}"')
+    return start >= 0 and name in page[start : page.index("</section>", start)]
+
+
+def test_annas_start_page_has_work_in_every_section(demo, client):
+    sections, page = start_page(client, "anna")
+    expected = {
+        "discharge": "Gunnel Åberg",
+        "consent": "Stefan Wallin",
+        "call": "Mikael Roos",
+        "invitations": "Bertil Sandberg",
+        "meetings": "Fatima Hassan",
+        "approval": "Yonas Tesfay",
+        "follow_ups": "Sven Ekström",
+        "messages": "Gunnel Åberg",
+    }
+    for key, name in expected.items():
+        assert name.split()[0] in names(sections[key]), key
+        assert shown_in(page, key, name), key
+    # The discharge SIP counts its hours: fewer than 24 left, so "due soon", not yet overdue.
+    (gunnel,) = sections["discharge"].items
+    assert gunnel.step.due_soon and not gunnel.step.overdue
+    assert 0 < gunnel.step.hours_left < 24
+    assert names(sections["invitations"]) == {"Bertil"}  # her unit has not answered
+    assert {"Bertil", "Fatima"} <= names(sections["meetings"])
+    overdue = [
+        item.case.person.given_name for item in sections["consent"].items if item.step.overdue
+    ]
+    assert overdue == ["Stefan"]
+    (sven,) = sections["follow_ups"].items
+    assert sven.step.due_soon
+    assert {"Gunnel", "Yonas"} <= names(sections["messages"])
+
+
+def test_karins_start_page_has_work_in_every_section_but_discharge(demo, client):
+    sections, page = start_page(client, "karin")
+    expected = {
+        "consent": "Olle Berglund",
+        "call": "Hanna Eriksson",
+        "invitations": "Fatima Hassan",
+        "meetings": "Bertil Sandberg",
+        "approval": "Ingrid Lundgren",
+        "follow_ups": "Maj-Britt Holm",
+        "messages": "Bertil Sandberg",
+    }
+    for key, name in expected.items():
+        assert name.split()[0] in names(sections[key]), key
+        assert shown_in(page, key, name), key
+    # A discharge SIP is called by the region's fast vårdkontakt (lag 2017:612), not by the kommun.
+    assert not sections["discharge"].items
+    assert {"Bertil", "Fatima"} <= names(sections["meetings"])
+    (maj_britt,) = sections["follow_ups"].items
+    assert maj_britt.step.overdue
+    # From the private provider's hemtjänst and Hemtjänst Norr; her own message to anna is not
+    # unread for her.
+    assert names(sections["messages"]) == {"Bertil", "Maj-Britt"}
+
+
+def test_every_demo_sip_opens_for_its_coordinator(demo, client):
+    for case in SipCase.objects.select_related("coordinator", "person"):
+        client.force_login(case.coordinator)
+        response = client.get(reverse("workspace:case_detail", args=[case.pk]))
+        assert response.status_code == 200, case.person.given_name
+        assert case.person.full_name in response.text
+
+
+def test_the_unread_messages_come_from_other_units(demo):
+    gunnel = case_of("Gunnel")
+    (message,) = gunnel.messages.all()
+    assert message.sender.username == "karin" and message.asks_acknowledgement
+    assert message.sent_at < timezone.now()
+    anna = User.objects.get(username="anna")
+    assert message.sender_unit_id not in active_unit_ids(anna)
+
+
+def test_the_plans_waiting_for_approval_were_proposed_through_the_service(demo):
+    for given_name in ("Yonas", "Ingrid"):
+        case = case_of(given_name)
+        draft = case.draft_plan()
+        assert case.state == State.MEETING_CALLED
+        assert draft.proposed_at is not None and case.valid_plan() is None
+        assert case.events.filter(action="propose_plan").exists()
+
+
+def test_the_readme_test_number_is_free_for_a_newcomer_to_register(demo, client):
+    """README's "Try it": karin starts a SIP for 19121212-1212 and is asked to register them."""
+    assert parse_identity("19121212-1212").number == "191212121212"
+    assert not Person.objects.filter(identity_number="191212121212").exists()
+    karin = User.objects.get(username="karin")
+    client.force_login(karin)
+    unit = Unit.objects.get(name="Biståndshandläggning")
+    response = client.post(
+        reverse("workspace:initiate"), {"identity_number": "19121212-1212", "unit": unit.pk}
+    )
+    assert response.status_code == 200
+    assert "workspace/initiative/register.html" in [t.name for t in response.templates]
+
+
+# --- The data file and its loader ---------------------------------------------------------------
+
+
+def test_a_misspelt_field_in_the_data_file_names_its_story_and_step():
+    data = copy.deepcopy(read_data())
+    data["cases"]["gunnel"]["steps"][1]["notes"] = "a typo for note"
+    with pytest.raises(ValueError, match="unknown fields: notes") as raised:
+        DemoCounty(data).load()
+    assert "demo data: gunnel, step 2 (inform)" in raised.value.__notes__
+    assert not Organisation.objects.exists()  # one transaction: nothing half-loaded
+
+
+def test_the_data_files_times_count_from_when_the_demo_is_loaded():
+    now = timezone.make_aware(dt.datetime(2025, 3, 12, 15, 40))
+    clock = Clock(now)
+    assert clock.moment("now") is None
+    assert clock.moment("yesterday 09:30") == timezone.make_aware(dt.datetime(2025, 3, 11, 9, 30))
+    assert clock.moment("in 4 days 10:00") == timezone.make_aware(dt.datetime(2025, 3, 16, 10, 0))
+    assert clock.moment("54 hours ago") == timezone.make_aware(dt.datetime(2025, 3, 10, 9, 40))
+    assert clock.date("2 weeks ago") == dt.date(2025, 2, 26)
+    assert clock.date("that day + 8 weeks", dt.date(2025, 1, 1)) == dt.date(2025, 2, 26)
+    assert clock.born(84, "03-14") == dt.date(1940, 3, 14)  # not yet 85 on 12 March
+    with pytest.raises(ValueError, match="'now' or 'N hours ago'"):
+        clock.moment("today 10:00")  # ahead or behind depending on when the demo is loaded
+    with pytest.raises(ValueError, match="not a date"):
+        clock.date("next Tuesday")
 
 
 def test_demo_logins_lists_every_demo_user_who_can_sign_in(demo):

@@ -7,7 +7,9 @@ cases. What it writes has the shapes the services leave behind, so that pages an
 realistic data: every case reached its state along the transition table, with one timeline
 event per step; consent scopes cover the organisations of the participating units; each called
 unit has an invitation; an established plan has goals, interventions and attendees, and a
-follow-up leaves a draft of the next version. No audit events are written: nobody has read or
+follow-up leaves a draft of the next version copied from it, some of them put before the person
+for approval; the units taking part exchange case messages, some asking for acknowledgement,
+and the coordinator has read the older ones. No audit events are written: nobody has read or
 changed anything yet.
 
 The directory (a few hundred units, about a thousand staff) goes in with bulk_create. The cases
@@ -34,12 +36,15 @@ from django.utils import timezone
 from samplan.cases.models import (
     Attendee,
     CaseEvent,
+    CaseMessage,
     Consent,
     ConsentScope,
     Goal,
     Intervention,
     Invitation,
     Meeting,
+    MessageAcknowledgement,
+    MessageRead,
     Participant,
     PlanVersion,
     Preparation,
@@ -112,6 +117,13 @@ FAMILY_NAMES = _words(
 )
 STREETS = _words("Storgatan Kyrkvägen Skolgatan Ekvägen Björkallén Parkvägen Strandvägen")
 LANGUAGES = _words("arabiska somaliska tigrinja persiska polska finska bosniska")
+MESSAGES = [
+    "Vi har pratat med personen och bokat nästa besök.",
+    "Kan någon ringa anhöriga före mötet?",
+    "Insatsen är på plats från måndag.",
+    "Personen vill flytta mötet en timme senare.",
+    "Beslutet är fattat; skickas hem i veckan.",
+]
 
 
 @dataclass(frozen=True)
@@ -175,10 +187,13 @@ INTERVENTIONS = {
 }
 COORDINATING_KINDS = {kind for profile in PROFILES.values() for kind in profile.coordinating}
 # Rows go in this order, so that every row finds the rows it refers to.
+# A guardian is known in the SIP it was registered in (SipCase.related_parties).
+CaseRelatedParty = SipCase.related_parties.through
 TABLES = (
     Person,
     RelatedParty,
     SipCase,
+    CaseRelatedParty,
     Participant,
     CaseEvent,
     Consent,
@@ -190,8 +205,12 @@ TABLES = (
     Goal,
     Intervention,
     Attendee,
+    CaseMessage,
+    MessageRead,
+    MessageAcknowledgement,
 )
-KEYED = (Person, SipCase, Consent, Meeting, PlanVersion)  # rows that other rows refer to
+# rows that other rows refer to
+KEYED = (Person, RelatedParty, SipCase, Consent, Meeting, PlanVersion, CaseMessage)
 
 
 def _weighted(rng: random.Random, weights: dict):
@@ -316,6 +335,7 @@ class _Case:
     family_name: str = ""
     interpreter: str = ""
     case_id: int = 0
+    guardian_ids: list[int] = field(default_factory=list)
     moments: list[dt.datetime] = field(default_factory=list)
     reached: int = 0  # steps along PATH taken, not counting a closing step
     coordinator: User | None = None
@@ -329,6 +349,9 @@ class CountyGenerator:
             raise ValueError("cases must be at least 1")
         self.cases = cases
         self.rng = random.Random(seed)
+        # Messages and proposals draw from their own generator, so that adding them left every
+        # other row, and so the benchmark's coordinator and case, as they were.
+        self.extra_rng = random.Random(f"{seed}-extras")
         self.batch_size = batch_size
         self.log: Callable[[str], None] = log or (lambda message: None)
         self.now = timezone.now()
@@ -581,6 +604,7 @@ class CountyGenerator:
             )
         self._meetings(case)
         self._plan(directory, case)
+        self._messages(directory, case)
         if consent_id is not None:
             organisations = {unit.organisation_id for unit in [coordinating, *case.others]}
             for organisation_id in sorted(organisations):
@@ -624,12 +648,14 @@ class CountyGenerator:
         )
         if case.minor:
             for relation in rng.sample(["mamma", "pappa"], rng.randint(1, 2)):
-                self.tables[RelatedParty].add(
-                    person_id=case.person_id,
-                    kind=RelatedParty.Kind.GUARDIAN,
-                    name=f"{rng.choice(GIVEN_NAMES)} {family}",
-                    relation=relation,
-                    may_see=RelatedParty.Sees.EVERYTHING,
+                case.guardian_ids.append(
+                    self.tables[RelatedParty].add(
+                        person_id=case.person_id,
+                        kind=RelatedParty.Kind.GUARDIAN,
+                        name=f"{rng.choice(GIVEN_NAMES)} {family}",
+                        relation=relation,
+                        may_see=RelatedParty.Sees.EVERYTHING,
+                    )
                 )
 
     def _timeline(self, directory: _Directory, case: _Case) -> None:
@@ -694,6 +720,8 @@ class CountyGenerator:
             closing_reason=closing,
             lock_version=len(moments) - 1,
         )
+        for party_id in case.guardian_ids:
+            self.tables[CaseRelatedParty].add(sipcase_id=case.case_id, relatedparty_id=party_id)
 
         events = self.tables[CaseEvent]
         previous = ""
@@ -849,18 +877,18 @@ class CountyGenerator:
             established_by_id=case.coordinator.pk,
             created_at=approved,
         )
-        for position, text in enumerate(case.profile.goals):
-            self.tables[Goal].add(plan_version_id=plan_id, text=text, position=position)
-        for position, unit in enumerate([case.coordinating, *case.others][:4]):
-            self.tables[Intervention].add(
-                plan_version_id=plan_id,
-                description=INTERVENTIONS.get(directory.kind_of[unit.pk], "Samordning"),
-                unit_id=unit.pk,
-                organisation_id=unit.organisation_id,
-                starts_on=start,
-                ends_on=start + dt.timedelta(weeks=rng.choice([8, 12, 26])),
-                position=position,
-            )
+        interventions = [
+            {
+                "description": INTERVENTIONS.get(directory.kind_of[unit.pk], "Samordning"),
+                "unit_id": unit.pk,
+                "organisation_id": unit.organisation_id,
+                "starts_on": start,
+                "ends_on": start + dt.timedelta(weeks=rng.choice([8, 12, 26])),
+                "position": position,
+            }
+            for position, unit in enumerate([case.coordinating, *case.others][:4])
+        ]
+        self._plan_parts(plan_id, case, interventions)
         self.tables[Attendee].add(
             plan_version_id=plan_id, name=case.person_name, represents="personen"
         )
@@ -870,9 +898,73 @@ class CountyGenerator:
             represents=case.coordinating.name,
         )
         if case.reached >= 7:
-            self.tables[PlanVersion].add(
-                **common, number=2, based_on_id=plan_id, created_at=case.moments[6]
+            # As call_follow_up leaves it (services.plan._ensure_draft): a copy of the valid
+            # version without its follow-up date or attendees, one lock_version above it.
+            proposed = case.state == State.FOLLOW_UP and self.extra_rng.random() < 0.25
+            draft_id = self.tables[PlanVersion].add(
+                **common,
+                number=2,
+                based_on_id=plan_id,
+                created_at=case.moments[6],
+                lock_version=1,
+                proposed_at=case.moments[6] + dt.timedelta(days=1) if proposed else None,
             )
+            self._plan_parts(draft_id, case, interventions)
+
+    def _plan_parts(self, plan_id: int, case: _Case, interventions: list[dict]) -> None:
+        """The goals and interventions of one plan version."""
+        for position, text in enumerate(case.profile.goals):
+            self.tables[Goal].add(plan_version_id=plan_id, text=text, position=position)
+        for values in interventions:
+            self.tables[Intervention].add(plan_version_id=plan_id, **values)
+
+    def _messages(self, directory: _Directory, case: _Case) -> None:
+        """A thread for some SIPs once consent is given: messages from the units taking part,
+        some asking for acknowledgement (acknowledged by some of the other units after a day);
+        the coordinator has read what is more than three days old."""
+        rng = self.extra_rng
+        if case.reached < 3 or rng.random() >= 0.4:
+            return
+        units = [case.coordinating]
+        if case.initiating != case.coordinating:
+            units.append(case.initiating)
+        if case.reached >= 4:
+            units.extend(case.others)
+        staff = {
+            unit.pk: directory.coordinator_of.get(unit.pk) or directory.participant_of[unit.pk]
+            for unit in units
+        }
+        start = case.moments[2]
+        end = case.moments[-1] if case.state == State.CLOSED else self.now
+        moments = sorted(start + (end - start) * rng.random() for _ in range(rng.randint(1, 5)))
+        for sent_at in moments:
+            unit = rng.choice(units)
+            sender = staff[unit.pk]
+            asks = rng.random() < 0.2
+            message_id = self.tables[CaseMessage].add(
+                case_id=case.case_id,
+                sender_id=sender.pk,
+                sender_unit_id=unit.pk,
+                body=rng.choice(MESSAGES),
+                asks_acknowledgement=asks,
+                sent_at=sent_at,
+            )
+            age = self.now - sent_at
+            if sender != case.coordinator and age > dt.timedelta(days=3):
+                self.tables[MessageRead].add(
+                    message_id=message_id,
+                    user_id=case.coordinator.pk,
+                    read_at=sent_at + dt.timedelta(hours=rng.uniform(1, 48)),
+                )
+            if asks and age > dt.timedelta(days=1):
+                for other in units:
+                    if other != unit and rng.random() < 0.6:
+                        self.tables[MessageAcknowledgement].add(
+                            message_id=message_id,
+                            unit_id=other.pk,
+                            user_id=staff[other.pk].pk,
+                            at=sent_at + dt.timedelta(hours=rng.uniform(1, 24)),
+                        )
 
 
 def generate_county(cases: int, seed: int = 1, batch_size: int = BATCH, log=None) -> dict:

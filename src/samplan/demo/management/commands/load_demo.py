@@ -8,8 +8,9 @@ from samplan.demo.county import PASSWORD, DemoCounty, is_loaded
 
 class Command(BaseCommand):
     help = (
-        "Load the fictitious demo county Region Sjöland: organisations, units, staff and "
-        "twenty-one persons with SIPs in every state. Never load it into a real database."
+        "Load the fictitious demo county Region Sjöland from demo/county.toml: organisations, "
+        "units, staff and some twenty persons with SIPs in every state. Never load it into a "
+        "real database."
     )
 
     def add_arguments(self, parser):
