@@ -1,13 +1,20 @@
 """make bench: build a synthetic county in a throwaway database and time the staff pages.
 
-    .venv/bin/python bench/run.py [--cases 100000] [--requests 50]
+    .venv/bin/python bench/run.py [--cases 100000] [--requests 50] [--budget 120]
 
 SQLite in a temporary SAMPLAN_VAR_DIR by default. With DATABASE_URL set, a throwaway database
 is created on that PostgreSQL server (the database named in the URL is not touched) and
 dropped afterwards. Signed in with Django's test Client as the coordinator whose unit takes part
-in the most SIPs, it requests the case list and a case page, and prints the median and 95th
-percentile time and the number of database queries of each. The test Client skips the network
-and the web server, so these are the times of Django and the database alone.
+in the most SIPs, it requests the start page, search by name and by personnummer, the case
+list, a case page, the plan editor and saves the plan draft, beside a yardstick (bench/
+yardstick.py: a bare view doing one indexed lookup). It prints the median and 95th percentile
+time, the number of database queries of each, and each median over the yardstick's: the
+machine is shared and absolute times drift from run to run, the ratio less. The test
+Client skips the network and the web server, so these are the times of Django and the database
+alone.
+
+`--src DIR --pages yardstick,case_page` measures the source tree of another commit the same way
+(`git archive <commit> | tar -x -C DIR/..`), for the pages it has: how "today's" pages compared.
 """
 
 from __future__ import annotations
@@ -15,11 +22,15 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import statistics
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -59,40 +70,93 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
-def measure(client, url: str, requests: int, budget: float) -> dict:
-    """One untimed warm-up request, then up to `requests` timed ones, stopping early once they
-    have taken `budget` seconds (so a slow page reports what it can instead of running for
-    hours). The first timed request also counts the queries."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
+@dataclass
+class Page:
+    """One page to time: `send` makes one request and returns the response; `prepare`, if
+    given, runs untimed before each request (a save reads the draft's current version);
+    `expect` is the status a correct answer has (a save redirects); `shows`, if given, a
+    pattern the warm-up answer must contain (a search that finds nothing would be fast and
+    prove nothing)."""
 
-    check(client.get(url), url)
-    timings = []
-    with CaptureQueriesContext(connection) as queries:
-        timings.append(timed(client, url))
-    query_count = len(queries)  # now: the next request clears the connection's query log
-    while len(timings) < requests and sum(timings) < budget * 1000:
-        timings.append(timed(client, url))
-    return {
-        "url": url,
-        "requests": len(timings),
-        "median": statistics.median(timings),
-        "p95": percentile(timings, 0.95),
-        "queries": query_count,
-    }
+    label: str
+    url: str
+    send: Callable[[], object]
+    expect: int = 200
+    shows: str = ""
+    prepare: Callable[[], None] | None = None
+    timings: list[float] = field(default_factory=list)
+    queries: int = 0
+
+    def request(self, *, count_queries: bool = False, check_content: bool = False) -> float:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        if self.prepare:
+            self.prepare()
+        # Recording queries costs a little, so only the request that counts them does it.
+        with CaptureQueriesContext(connection) if count_queries else nullcontext() as captured:
+            started = time.perf_counter()
+            response = self.send()
+            elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != self.expect:
+            raise SystemExit(
+                f"{self.label} ({self.url}) answered {response.status_code}, expected {self.expect}"
+            )
+        if check_content and self.shows and not re.search(self.shows, response.text):
+            raise SystemExit(f"{self.label} ({self.url}) does not show {self.shows!r}")
+        if count_queries:
+            self.queries = len(captured)
+        return elapsed
 
 
-def timed(client, url: str) -> float:
-    started = time.perf_counter()
-    response = client.get(url)
-    elapsed = (time.perf_counter() - started) * 1000
-    check(response, url)
-    return elapsed
+def measure(pages: list[Page], requests: int, budget: float) -> None:
+    """One untimed warm-up request per page, then rounds of one timed request per page, so that
+    the yardstick and the pages share whatever else the machine is doing meanwhile. A page
+    leaves the rounds after `requests` requests or once its requests have taken `budget`
+    seconds (so a slow page reports what it can instead of running for hours). The first timed
+    request of each page also counts its queries."""
+    for page in pages:
+        page.request(check_content=True)
+    first = True
+    while True:
+        waiting = [
+            page
+            for page in pages
+            if len(page.timings) < requests and sum(page.timings) < budget * 1000
+        ]
+        if not waiting:
+            return
+        for page in waiting:
+            page.timings.append(page.request(count_queries=first))
+        first = False
 
 
-def check(response, url: str) -> None:
-    if response.status_code != 200:
-        raise SystemExit(f"{url} answered {response.status_code}")
+def table(pages: list[Page]) -> list[str]:
+    yardstick = statistics.median(pages[0].timings)
+    lines = [
+        "| Page | URL | Requests | Median ms | p95 ms | Queries | Median / yardstick |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for page in pages:
+        median = statistics.median(page.timings)
+        lines.append(
+            f"| {page.label} | `{page.url}` | {len(page.timings)} | {median:.1f} "
+            f"| {percentile(page.timings, 0.95):.1f} | {page.queries} "
+            f"| {median / yardstick:.1f} |"
+        )
+    return lines
+
+
+PAGES = (
+    "yardstick",
+    "start",
+    "search_name",
+    "search_number",
+    "case_list",
+    "case_page",
+    "plan_editor",
+    "plan_save",
+)
 
 
 def main() -> None:
@@ -103,24 +167,50 @@ def main() -> None:
     parser.add_argument(
         "--budget", type=float, default=120, help="seconds of timed requests per page at most"
     )
+    parser.add_argument(
+        "--pages",
+        default=",".join(PAGES),
+        help=f"which pages, comma-separated (default all: {','.join(PAGES)}); "
+        "the yardstick is always measured",
+    )
+    parser.add_argument(
+        "--src",
+        type=Path,
+        default=ROOT / "src",
+        help="the Samplan source tree to measure (default: this checkout's src/)",
+    )
     options = parser.parse_args()
+    chosen = {"yardstick", *options.pages.split(",")}
+    if unknown := chosen - set(PAGES):
+        parser.error(f"unknown pages: {', '.join(sorted(unknown))}")
 
-    sys.path.insert(0, str(ROOT / "src"))
+    sys.path.insert(0, str(options.src.resolve()))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "samplan.settings")
     with throwaway_database() as where:
         import django
 
         django.setup()
+        from django.conf import settings
         from django.core.management import call_command
         from django.db.models import Count
         from django.test import Client
+        from django.urls import clear_url_caches
+        from django.utils import timezone
 
+        import samplan
         from samplan.access.services import cases_visible_to
-        from samplan.cases.models import Participant, State
+        from samplan.cases.models import Participant, PlanVersion, State
         from samplan.demo.synthetic import generate_county
         from samplan.directory.models import Assignment
+        from samplan.people.models import Person
+
+        # The yardstick's URLs, which include every Samplan URL as well.
+        sys.path.insert(0, str(ROOT / "bench"))
+        settings.ROOT_URLCONF = "yardstick"
+        clear_url_caches()
 
         print(f"Database: {where}")
+        print(f"Source: {Path(samplan.__file__).parent}")
         call_command("migrate", verbosity=0)
         generated = generate_county(options.cases, seed=options.seed)
         print(
@@ -142,34 +232,128 @@ def main() -> None:
         )
         user = coordinator.user
         visible = cases_visible_to(user)
-        case = visible.filter(state=State.FOLLOW_UP).order_by("-pk").first()
+        # A SIP at follow-up whose plan draft this coordinator's unit may write.
+        case = (
+            visible.filter(
+                state=State.FOLLOW_UP,
+                participants__unit=coordinator.unit,
+                participants__removed_at__isnull=True,
+            )
+            .select_related("person")
+            .order_by("-pk")
+            .first()
+        )
+        # Someone the coordinator may see, to find by family name and by personnummer.
+        found = (
+            visible.filter(
+                person__identity_kind=Person.IdentityKind.PERSONNUMMER,
+                person__protection=Person.Protection.NONE,
+                # Under 100, so that the short form is written with "-", not "+".
+                person__birth_date__gt=timezone.localdate() - timedelta(days=99 * 365),
+            )
+            .exclude(state=State.CLOSED)
+            .select_related("person")
+            .order_by("-pk")
+            .first()
+        )
+        person = found.person
+        personnummer = f"{person.identity_number[2:8]}-{person.identity_number[8:]}"
         print(
             f"Signed in as {user.username}, coordinator at {coordinator.unit.name}: "
-            f"{visible.count()} of {generated['cases']} SIPs visible"
+            f"{visible.count()} of {generated['cases']} SIPs visible, "
+            f"{visible.filter(person__family_name=person.family_name).count()} of them "
+            f"of the family name searched for"
         )
 
         client = Client()
         client.force_login(user)
-        pages = [
-            ("Case list, first page", "/sip/"),
-            ("Case list, established plans", f"/sip/?state={State.PLAN_ESTABLISHED}"),
-            ("Case list, overdue meeting calls", "/sip/?state=overdue"),
-            ("Case page (follow-up, two plan versions)", f"/sip/{case.pk}/"),
-        ]
-        results = [
-            (label, measure(client, url, options.requests, options.budget)) for label, url in pages
-        ]
+        plan_url = f"/sip/{case.pk}/plan/"
+        saves: list[dict] = []
+
+        def next_save():
+            saves.append(plan_post_data(case, len(saves) + 1))
+
+        def get(url):
+            return lambda: client.get(url)
+
+        any_case = r'href="/sip/[0-9]+/"'
+        every = {
+            "yardstick": Page(
+                "Yardstick (one indexed lookup)",
+                "/bench/yardstick/<identity number>/",
+                get(f"/bench/yardstick/{person.identity_number}/"),
+                shows=str(person.pk),
+            ),
+            "start": Page("Start page (Att göra)", "/start/", get("/start/"), shows=any_case),
+            "search_name": Page(
+                "Search by family name",
+                f"POST /sip/sok/ q={person.family_name}",
+                lambda: client.post("/sip/sok/", {"q": person.family_name}),
+                shows=any_case,
+            ),
+            "search_number": Page(
+                "Search by personnummer",
+                "POST /sip/sok/ q=YYMMDD-NNNN",
+                lambda: client.post("/sip/sok/", {"q": personnummer}),
+                shows=f'href="/sip/{found.pk}/"',
+            ),
+            "case_list": Page("Case list, first page", "/sip/", get("/sip/"), shows=any_case),
+            "case_page": Page(
+                "Case page (follow-up, two plan versions)",
+                f"/sip/{case.pk}/",
+                get(f"/sip/{case.pk}/"),
+                shows=person.family_name if found.pk == case.pk else "",
+            ),
+            "plan_editor": Page("Plan editor", plan_url, get(plan_url), shows="needs_today"),
+            "plan_save": Page(
+                "Save the plan draft",
+                f"POST {plan_url}",
+                lambda: client.post(plan_url, saves[-1]),
+                expect=302,
+                prepare=next_save,
+            ),
+        }
+        pages = [every[key] for key in PAGES if key in chosen]
+        draft_before = case.draft_plan().lock_version
+        measure(pages, options.requests, options.budget)
+        draft = PlanVersion.objects.get(case=case, status=PlanVersion.Status.DRAFT)
+        # Every save answered 302; this checks that each one really wrote the draft.
+        if draft.lock_version != draft_before + len(saves) or (
+            saves and not draft.needs_today.endswith(f"({len(saves)})")
+        ):
+            raise SystemExit(
+                f"{len(saves)} saves took the plan draft from version {draft_before} to "
+                f"{draft.lock_version}, needs_today {draft.needs_today!r}"
+            )
+        if saves:
+            print(
+                f"The {len(saves)} saves took the draft from version {draft_before} to "
+                f"{draft.lock_version}; it has {draft.goals.count()} goal(s) and "
+                f"{draft.interventions.count()} intervention(s)."
+            )
 
     print()
-    print(f"Up to {options.requests} timed requests per page after one warm-up request:")
+    print(
+        f"Up to {options.requests} timed requests per page after one warm-up request each, "
+        f"the pages in turn:"
+    )
     print()
-    print("| Page | URL | Requests | Median ms | p95 ms | Queries |")
-    print("|---|---|---:|---:|---:|---:|")
-    for label, result in results:
-        print(
-            f"| {label} | `{result['url']}` | {result['requests']} | {result['median']:.1f} "
-            f"| {result['p95']:.1f} | {result['queries']} |"
-        )
+    for line in table(pages):
+        print(line)
+
+
+def plan_post_data(case, number: int) -> dict:
+    """What the plan editor posts for the case's draft as it is now: every field of the form
+    (workspace/forms/plan.py) as the editor fills them, the draft's current lock_version, and
+    the needs text changed so that each save writes something new."""
+    from samplan.cases.models import PlanVersion
+    from samplan.workspace.forms.plan import plan_data
+    from samplan.workspace.views.plan import PLAN_PARTS, suggested_attendees
+
+    draft = case.plan_versions.prefetch_related(*PLAN_PARTS).get(status=PlanVersion.Status.DRAFT)
+    data = plan_data(draft, attendees=suggested_attendees(case))
+    data["needs_today"] = f"{draft.needs_today.split(' (')[0]} ({number})"
+    return data
 
 
 if __name__ == "__main__":
