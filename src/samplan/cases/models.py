@@ -338,6 +338,14 @@ class Meeting(models.Model):
 
     class Meta:
         ordering = ["starts_at"]
+        # The start page's "meetings this week" is a time range over every meeting.
+        indexes = [
+            models.Index(
+                fields=["starts_at"],
+                name="meeting_upcoming",
+                condition=Q(cancelled_at__isnull=True),
+            )
+        ]
         verbose_name = _("meeting")
         verbose_name_plural = _("meetings")
 
