@@ -199,6 +199,9 @@ def case_in_state(county: County, state: str, person: Person | None = None) -> S
     )
     if state == State.MEETING_CALLED:
         return case
+    # The plan is established at the meeting, once it has started (moved there directly: the
+    # services call meetings ahead only).
+    case.meetings.update(starts_at=timezone.now() - dt.timedelta(hours=1))
     draft = services.save_plan_draft(
         case, actor=alice, expected_version=None, data=complete_draft(county)
     )
@@ -233,3 +236,39 @@ def case_in_state(county: County, state: str, person: Person | None = None) -> S
         )
         return case
     raise ValueError(state)
+
+
+def related_party_of(case: SipCase, **kwargs) -> RelatedParty:
+    """A related party of the case's person, known in that SIP (SipCase.related_parties): only
+    such parties show on its page and can be invited to its meetings."""
+    party = RelatedPartyFactory(person=case.person, **kwargs)
+    case.related_parties.add(party)
+    return party
+
+
+def ready_to_establish(case: SipCase, actor) -> None:
+    """What establishing a plan waits for: the meeting the case is waiting for has started
+    (moved an hour back directly: the services call meetings ahead only), and at a follow-up
+    every goal and intervention of the valid plan is evaluated."""
+    from samplan.cases.models import Meeting
+
+    kind = Meeting.Kind.FOLLOW_UP if case.state == State.FOLLOW_UP else Meeting.Kind.SIP
+    meeting = (
+        Meeting.objects.filter(case=case, kind=kind, cancelled_at__isnull=True)
+        .order_by("-called_at", "-pk")
+        .first()
+    )
+    if meeting is None:
+        return
+    Meeting.objects.filter(pk=meeting.pk).update(starts_at=future(-1))
+    if kind == Meeting.Kind.FOLLOW_UP:
+        meeting.refresh_from_db()
+        plan = case.valid_plan()
+        services.record_evaluation(
+            meeting,
+            actor=actor,
+            goals={goal.pk: services.EvaluationData("reached") for goal in plan.goals.all()},
+            interventions={
+                item.pk: services.EvaluationData("partly") for item in plan.interventions.all()
+            },
+        )

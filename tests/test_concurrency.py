@@ -14,7 +14,7 @@ from samplan.cases.services import _core as services_core
 from samplan.directory.models import Assignment, User
 from samplan.errors import StaleEdit
 from tests.domain_helpers import snapshot
-from tests.factories import case_in_state, complete_draft, staff
+from tests.factories import case_in_state, complete_draft, ready_to_establish, staff
 
 
 def refused_as_stale(action) -> StaleEdit:
@@ -144,6 +144,7 @@ def test_two_new_drafts_started_at_once_do_not_overwrite_each_other(county):
 def test_draft_established_meanwhile_makes_the_edit_stale(county):
     case = case_in_state(county, State.MEETING_CALLED)
     draft = save(county, case, county.alice, None, "Utkast")
+    ready_to_establish(case, county.alice)
     services.establish_plan(
         case,
         actor=county.alice,
@@ -163,6 +164,7 @@ def test_establishing_a_stale_draft_is_refused(county):
     draft = save(county, case, county.alice, None, "Det personen godkände")
     seen = draft.lock_version
     save(county, case, county.bob, seen, "Ändrat efter godkännandet")
+    ready_to_establish(case, county.alice)
     error = refused_as_stale(
         lambda: services.establish_plan(
             case,

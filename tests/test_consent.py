@@ -284,6 +284,49 @@ def test_partial_revocation_of_an_organisation_outside_the_consent_is_refused(
 
 
 @pytest.mark.django_db
+def test_the_coordinating_organisation_is_not_revoked_alone_but_all_can_be(
+    county, three_organisations
+):
+    case, fk, _office, _dora = three_organisations
+    before = snapshot(case)
+    for chosen in ([county.region], [county.region, fk]):
+        with pytest.raises(DomainError) as caught:
+            services.revoke_consent(
+                case, actor=county.alice, expected_version=case.lock_version, organisations=chosen
+            )
+        assert caught.value.code == "coordinating_organisation"
+        assert caught.value.field == "organisations"
+        assert_bilingual(caught.value)
+        assert "Region Test" in caught.value.sv and "Vårdcentral Centrum" in caught.value.sv
+        assert "Region Test" in caught.value.en and "all organisations" in caught.value.en
+        assert snapshot(case) == before
+        assert not ConsentScope.objects.filter(revoked_at__isnull=False).exists()
+    assert sees(county.bob, case) and sees(county.alice, case)
+
+    services.revoke_consent(case, actor=county.alice, expected_version=case.lock_version)
+    case.refresh_from_db()
+    assert case.state == State.CLOSED
+    assert case.closing_reason == SipCase.ClosingReason.CONSENT_REVOKED
+    assert not sees(county.bob, case)
+
+
+@pytest.mark.django_db
+def test_naming_every_organisation_with_the_coordinating_one_revokes_all(
+    county, three_organisations
+):
+    case, fk, _office, _dora = three_organisations
+    services.revoke_consent(
+        case,
+        actor=county.alice,
+        expected_version=case.lock_version,
+        organisations=[county.region, county.kommun, fk],
+    )
+    case.refresh_from_db()
+    assert case.state == State.CLOSED
+    assert Consent.objects.get(case=case).revoked_at is not None
+
+
+@pytest.mark.django_db
 def test_full_revocation_closes_the_case_and_ends_shared_access(county):
     case = case_in_state(county, State.MEETING_CALLED)
     assert sees(county.bob, case)

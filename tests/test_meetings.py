@@ -8,9 +8,15 @@ from django.utils import timezone
 
 from samplan.cases import services
 from samplan.cases.models import Invitation, Meeting, Participant, Preparation, State
-from samplan.errors import DomainError, PermissionRefused
+from samplan.errors import DomainError, PermissionRefused, StaleEdit
 from tests.domain_helpers import assert_bilingual, error_fields, snapshot
-from tests.factories import RelatedPartyFactory, case_in_state, future
+from tests.factories import (
+    RelatedPartyFactory,
+    case_in_state,
+    future,
+    related_party_of,
+    staff,
+)
 
 
 def call(county, **overrides) -> services.MeetingCall:
@@ -124,8 +130,8 @@ def choose_invitees(county, case, parties):
 
 
 def test_a_relative_the_person_did_not_choose_is_not_called(county, preparing):
-    chosen = RelatedPartyFactory(person=preparing.person, name="Eva")
-    grandfather = RelatedPartyFactory(person=preparing.person, name="Morfar Gösta")
+    chosen = related_party_of(preparing, name="Eva")
+    grandfather = related_party_of(preparing, name="Morfar Gösta")
     choose_invitees(county, preparing, [chosen])
     with pytest.raises(DomainError) as refused:
         services.call_meeting(
@@ -140,8 +146,8 @@ def test_a_relative_the_person_did_not_choose_is_not_called(county, preparing):
 
 
 def test_one_invitation_per_unit_related_party_and_the_person(county, preparing):
-    daughter = RelatedPartyFactory(person=preparing.person, name="Eva")
-    god_man = RelatedPartyFactory(person=preparing.person, name="Gustav", kind="god_man")
+    daughter = related_party_of(preparing, name="Eva")
+    god_man = related_party_of(preparing, name="Gustav", kind="god_man")
     choose_invitees(county, preparing, [daughter, god_man])
     meeting = services.call_meeting(
         preparing,
@@ -191,8 +197,16 @@ def test_someone_elses_relative_cannot_be_invited(county, preparing):
 
 
 @pytest.mark.django_db
+def test_a_relative_known_only_in_another_sip_of_the_person_is_not_called(county, preparing):
+    other_sip = case_in_state(county, State.CONSENTED, person=preparing.person)
+    god_man = related_party_of(other_sip, name="Gode Mannen", kind="god_man")
+    error = refused_call(preparing, county, related_parties=[god_man])
+    assert error_fields(error) == ["related_parties"]
+
+
+@pytest.mark.django_db
 def test_the_person_chooses_invitees_among_their_own_relatives_only(county, preparing):
-    daughter = RelatedPartyFactory(person=preparing.person, name="Eva")
+    daughter = related_party_of(preparing, name="Eva")
     stranger = RelatedPartyFactory(name="Främling")
     version = preparing.preparation.lock_version
     with pytest.raises(DomainError) as caught:
@@ -347,3 +361,98 @@ def test_an_answer_must_be_one_of_the_known_answers(county):
     assert refused.value.field == "answer"
     invitation.refresh_from_db()
     assert invitation.answer == Invitation.Answer.NO_ANSWER
+
+
+def held(meeting) -> Meeting:
+    """The meeting as if it began an hour ago (services only call meetings ahead)."""
+    Meeting.objects.filter(pk=meeting.pk).update(starts_at=timezone.now() - dt.timedelta(hours=1))
+    meeting.refresh_from_db()
+    return meeting
+
+
+def refused_answer(invitation, actor, **values) -> DomainError:
+    """An answer the service refuses; the invitation is left as it was."""
+    before = Invitation.objects.filter(pk=invitation.pk).values().get()
+    values.setdefault("answer", Invitation.Answer.DECLINED)
+    values.setdefault("decline_reason", "Vi kom inte")
+    with pytest.raises(DomainError) as caught:
+        services.record_answer(Invitation.objects.get(pk=invitation.pk), actor=actor, **values)
+    assert Invitation.objects.filter(pk=invitation.pk).values().get() == before
+    assert_bilingual(caught.value)
+    return caught.value
+
+
+@pytest.mark.django_db
+def test_an_answer_cannot_change_once_the_meeting_has_started(county, called):
+    _case, meeting, invitation = called
+    held(meeting)
+    error = refused_answer(invitation, county.bob)
+    assert (error.code, error.field) == ("meeting_started", "answer")
+
+
+@pytest.mark.django_db
+def test_an_answer_cannot_change_once_attendance_is_recorded(county, called):
+    case, meeting, invitation = called
+    services.record_answer(invitation, actor=county.bob, answer=Invitation.Answer.ACCEPTED)
+    held(meeting).case = case
+    services.record_attendance(meeting, actor=county.alice, attended={invitation.pk: True})
+    error = refused_answer(invitation, county.bob)
+    assert (error.code, error.field) == ("meeting_held", "answer")
+    # The coordinator, who records the others' answers, is refused as well.
+    assert refused_answer(invitation, county.alice).code == "meeting_held"
+
+
+@pytest.mark.django_db
+def test_the_sip_meeting_takes_no_answers_once_a_follow_up_is_called(county):
+    case = case_in_state(county, State.FOLLOW_UP)
+    earlier = case.meetings.get(kind=Meeting.Kind.SIP).invitations.get(unit=county.hemtjanst)
+    error = refused_answer(earlier, county.bob)
+    assert (error.code, error.field) == ("not_current_meeting", "answer")
+    follow_up = case.meetings.get(kind=Meeting.Kind.FOLLOW_UP)
+    services.record_answer(
+        follow_up.invitations.get(unit=county.hemtjanst),
+        actor=county.bob,
+        answer=Invitation.Answer.ACCEPTED,
+    )
+
+
+@pytest.mark.django_db
+def test_an_answer_based_on_an_older_version_is_refused_and_the_newer_kept(county, called):
+    _case, _meeting, invitation = called
+    opened = invitation.lock_version
+    services.record_answer(
+        Invitation.objects.get(pk=invitation.pk),
+        actor=county.bob,
+        answer=Invitation.Answer.DECLINED,
+        decline_reason="Ingen personal",
+        expected_version=opened,
+    )
+    with pytest.raises(StaleEdit) as caught:
+        services.record_answer(
+            Invitation.objects.get(pk=invitation.pk),
+            actor=county.alice,
+            answer=Invitation.Answer.ACCEPTED,
+            expected_version=opened,
+        )
+    assert caught.value.current.answer == Invitation.Answer.DECLINED
+    invitation.refresh_from_db()
+    assert (invitation.answer, invitation.answered_by) == (Invitation.Answer.DECLINED, county.bob)
+    assert invitation.lock_version == opened + 1
+
+
+@pytest.mark.django_db
+def test_attendance_based_on_older_versions_is_refused_and_the_newer_kept(county, called):
+    case, meeting, invitation = called
+    services.record_answer(invitation, actor=county.bob, answer=Invitation.Answer.ACCEPTED)
+    held(meeting).case = case
+    opened = dict(meeting.invitations.values_list("pk", "lock_version"))
+    carol = staff(county.vardcentral, username="carol")
+    services.record_attendance(
+        meeting, actor=carol, attended={invitation.pk: True}, expected_versions=opened
+    )
+    with pytest.raises(StaleEdit):
+        services.record_attendance(
+            meeting, actor=county.alice, attended={invitation.pk: False}, expected_versions=opened
+        )
+    invitation.refresh_from_db()
+    assert (invitation.attended, invitation.lock_version) == (True, opened[invitation.pk] + 1)

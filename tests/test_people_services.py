@@ -3,9 +3,11 @@
 import pytest
 
 from samplan.access.models import AuditEvent
+from samplan.cases.models import State
 from samplan.errors import DomainError, DomainErrors, PermissionRefused
 from samplan.people import services
 from samplan.people.models import Person, RelatedParty
+from tests.factories import case_in_state
 
 pytestmark = pytest.mark.django_db
 
@@ -93,3 +95,28 @@ def test_a_related_party_is_added_with_what_they_may_see_and_audited(county):
             actor=county.alice, unit=county.vardcentral, person=person, kind="cousin", name="X"
         )
     assert refused.value.field == "kind"
+
+
+def test_a_related_party_added_in_a_sip_is_known_in_that_sip_only(county):
+    mine = case_in_state(county, State.INITIATED)
+    another = case_in_state(county, State.INITIATED, person=mine.person)
+    party = services.add_related_party(
+        actor=county.alice,
+        unit=county.vardcentral,
+        person=mine.person,
+        kind=RelatedParty.Kind.RELATIVE,
+        name="Dottern Eva",
+        case=mine,
+    )
+    assert list(mine.related_parties.all()) == [party]
+    assert not another.related_parties.exists()
+    created = AuditEvent.objects.get(what="related_party", action=AuditEvent.Action.CREATE)
+    assert created.case_id == mine.pk
+    loose = services.add_related_party(
+        actor=county.alice,
+        unit=county.vardcentral,
+        person=mine.person,
+        kind=RelatedParty.Kind.RELATIVE,
+        name="Sonen Erik",
+    )
+    assert not loose.cases.exists()  # no SIP shows it until one links it

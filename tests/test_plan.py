@@ -7,10 +7,10 @@ import pytest
 from django.utils import timezone
 
 from samplan.cases import services
-from samplan.cases.models import Attendee, Goal, Intervention, PlanVersion, State
+from samplan.cases.models import Attendee, Goal, Intervention, Meeting, PlanVersion, SipCase, State
 from samplan.errors import DomainError, StaleEdit
 from tests.domain_helpers import assert_bilingual, error_fields, errors_of, snapshot
-from tests.factories import RelatedPartyFactory, case_in_state, complete_draft, minor
+from tests.factories import RelatedPartyFactory, case_in_state, complete_draft, future, minor
 
 MANDATORY = [
     "needs_today",
@@ -24,6 +24,14 @@ MANDATORY = [
     "attendees",
     "approved_by_name",
 ]
+
+
+def meeting_started(county, **kwargs) -> SipCase:
+    """A case whose SIP meeting started an hour ago (moved there directly: the services call
+    meetings ahead only), so that its plan can be established."""
+    case = case_in_state(county, State.MEETING_CALLED, **kwargs)
+    Meeting.objects.filter(case=case).update(starts_at=timezone.now() - dt.timedelta(hours=1))
+    return case
 
 
 def save_draft(case, county, **overrides) -> PlanVersion:
@@ -85,7 +93,7 @@ def plan_content(plan: PlanVersion) -> dict:
 
 @pytest.mark.django_db
 def test_empty_plan_cannot_be_established_and_every_missing_part_is_named(county):
-    case = case_in_state(county, State.MEETING_CALLED)
+    case = meeting_started(county)
     draft = services.save_plan_draft(
         case, actor=county.alice, expected_version=None, data=services.PlanDraft()
     )
@@ -98,7 +106,7 @@ def test_empty_plan_cannot_be_established_and_every_missing_part_is_named(county
 @pytest.mark.django_db
 @pytest.mark.parametrize("missing", MANDATORY)
 def test_plan_missing_one_part_is_refused_naming_just_that_part(county, missing):
-    case = case_in_state(county, State.MEETING_CALLED)
+    case = meeting_started(county)
     empty = {
         "needs_today": "   ",
         "goals": ["  "],
@@ -119,7 +127,7 @@ def test_plan_missing_one_part_is_refused_naming_just_that_part(county, missing)
 
 @pytest.mark.django_db
 def test_complete_plan_is_established_and_becomes_the_valid_version(county):
-    case = case_in_state(county, State.MEETING_CALLED)
+    case = meeting_started(county)
     draft = save_draft(case, county)
     plan = establish(case, county, draft)
     case.refresh_from_db()
@@ -135,7 +143,7 @@ def test_complete_plan_is_established_and_becomes_the_valid_version(county):
 
 @pytest.mark.django_db
 def test_intervention_without_a_responsible_actor_is_refused_naming_it(county):
-    case = case_in_state(county, State.MEETING_CALLED)
+    case = meeting_started(county)
     without_actor = services.InterventionData(
         description="Boendestöd två gånger i veckan",
         starts_on=timezone.localdate(),
@@ -153,7 +161,7 @@ def test_intervention_without_a_responsible_actor_is_refused_naming_it(county):
 
 @pytest.mark.django_db
 def test_each_intervention_lacking_an_actor_gets_its_own_message(county):
-    case = case_in_state(county, State.MEETING_CALLED)
+    case = meeting_started(county)
     today = timezone.localdate()
     items = [
         services.InterventionData(
@@ -173,7 +181,7 @@ def test_each_intervention_lacking_an_actor_gets_its_own_message(county):
 
 @pytest.mark.django_db
 def test_intervention_needs_a_start_and_an_end(county):
-    case = case_in_state(county, State.MEETING_CALLED)
+    case = meeting_started(county)
     item = services.InterventionData("Hemtjänst", unit=county.hemtjanst)
     draft = save_draft(case, county, interventions=[item])
     error = refused_establish(case, county, draft)
@@ -183,7 +191,7 @@ def test_intervention_needs_a_start_and_an_end(county):
 
 @pytest.mark.django_db
 def test_intervention_without_a_description_is_refused_at_its_row(county):
-    case = case_in_state(county, State.MEETING_CALLED)
+    case = meeting_started(county)
     today = timezone.localdate()
     items = [
         services.InterventionData(
@@ -200,7 +208,7 @@ def test_intervention_without_a_description_is_refused_at_its_row(county):
 
 @pytest.mark.django_db
 def test_intervention_ending_before_it_starts_is_refused_when_saving_the_draft(county):
-    case = case_in_state(county, State.MEETING_CALLED)
+    case = meeting_started(county)
     today = timezone.localdate()
     item = services.InterventionData(
         "Hemtjänst", unit=county.hemtjanst, starts_on=today, ends_on=today - dt.timedelta(days=1)
@@ -214,7 +222,7 @@ def test_intervention_ending_before_it_starts_is_refused_when_saving_the_draft(c
 
 @pytest.mark.django_db
 def test_a_relative_or_an_organisation_can_carry_an_intervention(county):
-    case = case_in_state(county, State.MEETING_CALLED)
+    case = meeting_started(county)
     daughter = RelatedPartyFactory(person=case.person, name="Dottern Eva")
     today = timezone.localdate()
     items = [
@@ -231,7 +239,7 @@ def test_a_relative_or_an_organisation_can_carry_an_intervention(county):
 
 @pytest.mark.django_db
 def test_follow_up_date_in_the_past_is_refused(county):
-    case = case_in_state(county, State.MEETING_CALLED)
+    case = meeting_started(county)
     yesterday = timezone.localdate() - dt.timedelta(days=1)
     draft = save_draft(case, county, follow_up_on=yesterday)
     error = refused_establish(case, county, draft)
@@ -241,7 +249,7 @@ def test_follow_up_date_in_the_past_is_refused(county):
 
 @pytest.mark.django_db
 def test_follow_up_today_is_accepted(county):
-    case = case_in_state(county, State.MEETING_CALLED)
+    case = meeting_started(county)
     draft = save_draft(case, county, follow_up_on=timezone.localdate())
     assert establish(case, county, draft).follow_up_on == timezone.localdate()
 
@@ -356,6 +364,105 @@ def test_establishing_needs_a_draft(county, established):
     assert caught.value.code == "no_draft"
 
 
+# --- Established at the meeting ------------------------------------------------------------
+
+
+def started(meeting: Meeting) -> None:
+    Meeting.objects.filter(pk=meeting.pk).update(starts_at=timezone.now() - dt.timedelta(minutes=5))
+
+
+def evaluate_everything(meeting: Meeting, county) -> None:
+    plan = meeting.case.valid_plan()
+    services.record_evaluation(
+        meeting,
+        actor=county.alice,
+        goals={goal.pk: services.EvaluationData("reached") for goal in plan.goals.all()},
+        interventions={
+            item.pk: services.EvaluationData("partly") for item in plan.interventions.all()
+        },
+    )
+
+
+@pytest.mark.django_db
+def test_the_plan_is_not_established_before_the_sip_meeting_has_started(county):
+    case = case_in_state(county, State.MEETING_CALLED)
+    meeting = case.meetings.get()
+    draft = save_draft(case, county)
+    error = refused_establish(case, county, draft)
+    assert (error.code, error.field) == ("meeting_not_started", "")
+    assert "SIP-mötet har börjat" in error.sv
+    assert "SIP meeting has started" in error.en
+    assert f"{timezone.localtime(meeting.starts_at):%Y-%m-%d %H:%M}" in error.en
+
+    started(meeting)
+    plan = establish(case, county, draft)
+    assert plan.status == PlanVersion.Status.VALID
+    assert case.state == State.PLAN_ESTABLISHED
+
+
+@pytest.mark.django_db
+def test_a_cancelled_meeting_that_was_due_does_not_count_only_the_one_now_called(county):
+    case = case_in_state(county, State.MEETING_CALLED)
+    cancelled = case.meetings.get()
+    started(cancelled)
+    services.cancel_meeting(
+        cancelled, actor=county.alice, expected_version=case.lock_version, reason="Sjuk"
+    )
+    services.call_meeting(
+        case,
+        actor=county.alice,
+        expected_version=case.lock_version,
+        call=services.MeetingCall(
+            starts_at=future(14), duration_minutes=45, place="Hemma", units=[county.hemtjanst]
+        ),
+    )
+    draft = save_draft(case, county)
+    assert refused_establish(case, county, draft).code == "meeting_not_started"
+    started(case.meetings.get(cancelled_at__isnull=True))
+    assert establish(case, county, draft).status == PlanVersion.Status.VALID
+
+
+@pytest.mark.django_db
+def test_in_follow_up_the_new_version_waits_for_the_meeting_and_its_evaluation(county):
+    case = case_in_state(county, State.FOLLOW_UP)
+    meeting = services.follow_up_meeting(case)
+    draft = save_draft(case, county, needs_today="Efter uppföljningen")
+
+    error = refused_establish(case, county, draft)
+    assert (error.code, error.field) == ("meeting_not_started", "")
+    assert "uppföljningsmötet har börjat" in error.sv
+    assert "follow-up meeting has started" in error.en
+
+    started(meeting)
+    error = refused_establish(case, county, draft)
+    assert (error.code, error.field) == ("evaluation_missing", "")
+    assert "uppföljningen" in error.sv
+    assert "follow-up" in error.en
+
+    meeting.refresh_from_db()
+    evaluate_everything(meeting, county)
+    plan = establish(case, county, PlanVersion.objects.get(pk=draft.pk))
+    assert (plan.number, plan.status) == (2, PlanVersion.Status.VALID)
+    assert case.state == State.PLAN_ESTABLISHED
+
+
+@pytest.mark.django_db
+def test_the_meeting_is_named_together_with_the_missing_parts(county):
+    case = case_in_state(county, State.MEETING_CALLED)
+    draft = save_draft(case, county, coordination="")
+    error = refused_establish(case, county, draft)
+    assert sorted(item.code for item in errors_of(error)) == ["meeting_not_started", "required"]
+
+
+@pytest.mark.django_db
+def test_between_meetings_a_new_version_is_established_without_a_meeting(county, established):
+    case, _valid = established
+    assert not case.meetings.filter(starts_at__gt=timezone.now()).exists()
+    case.meetings.update(starts_at=future(30))  # even the old meeting's time does not matter
+    plan = establish(case, county, save_draft(case, county, needs_today="Nytt behov"))
+    assert plan.number == 2
+
+
 # --- Approval of a minor's plan -------------------------------------------------------------
 
 
@@ -364,7 +471,7 @@ def test_establishing_needs_a_draft(county, established):
     "approved_by", [PlanVersion.ApprovedBy.PERSON, PlanVersion.ApprovedBy.LEGAL_REPRESENTATIVE]
 )
 def test_a_minors_plan_must_be_approved_by_a_guardian(county, approved_by):
-    case = case_in_state(county, State.MEETING_CALLED, person=minor())
+    case = meeting_started(county, person=minor())
     draft = save_draft(case, county)
     error = refused_establish(case, county, draft, approved_by=approved_by)
     assert error.field == "approved_by"
@@ -377,14 +484,14 @@ def test_a_minors_plan_must_be_approved_by_a_guardian(county, approved_by):
 
 @pytest.mark.django_db
 def test_an_adult_approves_their_own_plan(county):
-    case = case_in_state(county, State.MEETING_CALLED)
+    case = meeting_started(county)
     plan = establish(case, county, save_draft(case, county))
     assert plan.approved_by == PlanVersion.ApprovedBy.PERSON
 
 
 @pytest.mark.django_db
 def test_a_form_based_on_an_earlier_draft_never_overwrites_the_next_one(county):
-    case = case_in_state(county, State.MEETING_CALLED)
+    case = meeting_started(county)
     first = services.save_plan_draft(
         case, actor=county.alice, expected_version=None, data=complete_draft(county)
     )
@@ -417,7 +524,7 @@ def test_a_form_based_on_an_earlier_draft_never_overwrites_the_next_one(county):
 @pytest.mark.django_db
 @pytest.mark.parametrize("approved_by", ["", "coordinator"])
 def test_the_plan_names_who_approved_it_from_the_allowed_kinds(county, approved_by):
-    case = case_in_state(county, State.MEETING_CALLED)
+    case = meeting_started(county)
     draft = services.save_plan_draft(
         case, actor=county.alice, expected_version=None, data=complete_draft(county)
     )
@@ -445,7 +552,7 @@ def propose(case, county, draft, actor=None):
 
 @pytest.mark.django_db
 def test_a_complete_draft_is_proposed_and_saving_it_again_withdraws_the_proposal(county):
-    case = case_in_state(county, State.MEETING_CALLED)
+    case = meeting_started(county)
     draft = save_draft(case, county)
     proposed = propose(case, county, draft)
     assert proposed.proposed_at is not None
@@ -460,7 +567,7 @@ def test_a_complete_draft_is_proposed_and_saving_it_again_withdraws_the_proposal
 
 @pytest.mark.django_db
 def test_an_incomplete_draft_cannot_be_proposed_and_each_missing_part_is_named(county):
-    case = case_in_state(county, State.MEETING_CALLED)
+    case = meeting_started(county)
     item = services.InterventionData("Hemtjänst", unit=county.hemtjanst)
     draft = save_draft(case, county, needs_today="", interventions=[item])
     before = snapshot(case)
@@ -479,7 +586,7 @@ def test_an_incomplete_draft_cannot_be_proposed_and_each_missing_part_is_named(c
 
 @pytest.mark.django_db
 def test_a_proposal_based_on_an_older_draft_is_refused_as_stale(county):
-    case = case_in_state(county, State.MEETING_CALLED)
+    case = meeting_started(county)
     seen = save_draft(case, county)
     newer = save_draft(case, county, needs_today="Sparat av någon annan")
     with pytest.raises(StaleEdit) as caught:

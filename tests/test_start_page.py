@@ -25,6 +25,7 @@ from tests.factories import (
     case_in_state,
     complete_draft,
     future,
+    ready_to_establish,
     staff,
 )
 
@@ -84,6 +85,7 @@ def established_case(county, *, follow_up_in_days: int) -> SipCase:
             county, follow_up_on=timezone.localdate() + dt.timedelta(days=follow_up_in_days)
         ),
     )
+    ready_to_establish(case, county.alice)
     services.establish_plan(
         case,
         actor=county.alice,

@@ -44,7 +44,7 @@ SPEC = {
     ),
     "add_participant": (OPEN, None, "drive"),
     "call_meeting": ({S.PREPARATION}, S.MEETING_CALLED, "drive"),
-    "record_answer": (AFTER_CALL, None, "take_part"),
+    "record_answer": ({S.MEETING_CALLED, S.FOLLOW_UP}, None, "take_part"),
     "save_plan_draft": (AFTER_CALL, None, "take_part"),
     "establish_plan": (AFTER_CALL, S.PLAN_ESTABLISHED, "drive"),
     "call_follow_up": ({S.PLAN_ESTABLISHED}, S.FOLLOW_UP, "drive"),
@@ -122,6 +122,8 @@ def held_meeting(case, county) -> Meeting:
 def prepare(action, case, county) -> dict:
     """What the action needs that is not itself the action under test."""
     if action in ("establish_plan", "propose_plan") and case.state in SPEC["save_plan_draft"][0]:
+        if action == "establish_plan":
+            held_for_the_plan(case, county)
         draft = case.draft_plan()
         draft = services.save_plan_draft(
             case,
@@ -149,6 +151,24 @@ def prepare(action, case, county) -> dict:
     if action == "record_evaluation":
         return {"meeting": started_follow_up(case, county)}
     return {}
+
+
+def held_for_the_plan(case, county) -> None:
+    """What establishing the plan waits for: the SIP meeting started, or in follow-up the
+    follow-up meeting started and evaluated."""
+    if case.state == S.MEETING_CALLED:
+        Meeting.objects.filter(case=case).update(starts_at=future(-1))
+    if case.state == S.FOLLOW_UP:
+        meeting = started_follow_up(case, county)
+        plan = case.valid_plan()
+        services.record_evaluation(
+            meeting,
+            actor=county.alice,
+            goals={goal.pk: services.EvaluationData("reached") for goal in plan.goals.all()},
+            interventions={
+                item.pk: services.EvaluationData("partly") for item in plan.interventions.all()
+            },
+        )
 
 
 def started_follow_up(case, county) -> Meeting:

@@ -17,15 +17,16 @@ from django.utils import timezone
 from samplan.access.models import AuditEvent
 from samplan.cases import services
 from samplan.cases.models import CaseEvent, Consent, ConsentScope, SipCase, State
+from samplan.cases.services.initiative import add_related_party
 from samplan.directory.models import Assignment
 from samplan.people.models import RelatedParty
 from tests.factories import (
     OrganisationFactory,
-    RelatedPartyFactory,
     UnitFactory,
     case_in_state,
     consent_to,
     minor,
+    related_party_of,
     staff,
 )
 
@@ -115,7 +116,7 @@ def test_the_information_page_of_a_child_without_guardians_links_to_adding_one(c
     client.force_login(county.alice)
     page = client.get(url("record_information", case)).content.decode()
     assert url("add_related_party", case) in page
-    RelatedPartyFactory(person=case.person, kind=RelatedParty.Kind.GUARDIAN, name="Eva Mamma")
+    related_party_of(case, kind=RelatedParty.Kind.GUARDIAN, name="Eva Mamma")
     page = client.get(url("record_information", case)).content.decode()
     assert "Eva Mamma" in page
     assert url("add_related_party", case) not in page
@@ -368,6 +369,33 @@ def test_a_stale_consent_form_is_refused_and_the_newer_state_shown(client, count
     assert SipCase.objects.get(pk=case.pk).state == State.INFORMED
 
 
+@pytest.mark.parametrize("page", ["record_information", "record_consent"])
+def test_a_stale_form_from_someone_who_may_not_drive_is_refused_and_logged(
+    client, county, dora, page
+):
+    case = case_in_state(county, State.INITIATED)
+    old_version = case.lock_version
+    services.record_information(case, actor=county.alice, expected_version=old_version)
+    client.force_login(dora)
+    data = (
+        consent_data(case, county, version=old_version, decision="declined")
+        if page == "record_consent"
+        else {"version": old_version, "note": "Mitt utkast"}
+    )
+    response = client.post(url(page, case), data)
+    # The right comes before the version: dora is told she may not, and the refusal is logged.
+    assert response.status_code == 403
+    assert "samordnare" in response.content.decode()
+    assert (
+        AuditEvent.objects.filter(
+            user=dora, case_id=case.pk, outcome=AuditEvent.Outcome.REFUSED
+        ).count()
+        == 1
+    )
+    assert SipCase.objects.get(pk=case.pk).state == State.INFORMED
+    assert not Consent.objects.exists()
+
+
 # --- Revocation --------------------------------------------------------------------------------
 
 
@@ -485,6 +513,39 @@ def test_revoking_an_organisation_already_revoked_is_refused_in_both_languages(c
     assert ConsentScope.objects.filter(revoked_at__isnull=False).count() == 1
 
 
+def test_the_coordinating_organisation_alone_is_refused_before_the_confirmation(client, county):
+    case = case_in_state(county, State.PREPARATION)
+    services.add_participant(case, actor=county.alice, unit=county.hemtjanst)
+    case.refresh_from_db()
+    client.force_login(county.alice)
+    response = revoke(
+        client, case, confirmed=False, organisations=[county.region.pk], note="Vill inte"
+    )
+    assert response.status_code == 400
+    assert response.templates[0].name == "workspace/consent/revoke.html"
+    message = errors(response, "organisations")
+    assert "Region Test" in message and "samordnande enheten" in message
+    page = response.content.decode()
+    assert 'id="id_organisations-error"' in page and "Vill inte" in page
+    english(client)
+    hint = client.get(url("revoke_consent", case)).content.decode()
+    assert "Region Test holds the coordinating unit" in hint
+    # Confirmed (an old confirmation page): the service refuses it as well.
+    response = revoke(client, case, organisations=[county.region.pk])
+    assert response.status_code == 400
+    assert "cannot be revoked for Region Test alone" in errors(response, "organisations")
+    assert not ConsentScope.objects.filter(revoked_at__isnull=False).exists()
+    assert SipCase.objects.get(pk=case.pk).state == State.PREPARATION
+    assert not CaseEvent.objects.filter(case=case, action__startswith="revoke").exists()
+    client.force_login(county.bob)
+    assert client.get(url("case_detail", case)).status_code == 200  # kommun still covered
+
+    client.force_login(county.alice)
+    assert revoke(client, case, confirmed=False, everything="on").status_code == 200
+    assert revoke(client, case, everything="on").status_code == 302
+    assert SipCase.objects.get(pk=case.pk).state == State.CLOSED
+
+
 def test_a_stale_revocation_is_refused_and_the_newer_state_shown(client, county):
     case = case_in_state(county, State.CONSENTED)
     old_version = case.lock_version
@@ -537,9 +598,9 @@ def count_queries(client, case) -> int:
 def test_case_page_queries_do_not_grow_with_related_parties_or_organisations(client, county):
     few = case_in_state(county, State.INFORMED)
     many = case_in_state(county, State.INFORMED)
-    RelatedPartyFactory(person=few.person)
+    related_party_of(few)
     for _ in range(6):
-        RelatedPartyFactory(person=many.person, kind=RelatedParty.Kind.RELATIVE)
+        related_party_of(many, kind=RelatedParty.Kind.RELATIVE)
     extra = [OrganisationFactory(name=f"Skola {n}") for n in range(5)]
     for organisation in extra:
         services.add_participant(
@@ -556,3 +617,58 @@ def test_case_page_queries_do_not_grow_with_related_parties_or_organisations(cli
     page = case_page(client, many)
     assert page.count("Närstående") >= 6
     assert page.count("Samtycket återkallat") >= 4  # two organisations, in both places
+
+
+def test_the_case_header_shows_only_the_parties_known_in_this_sip(client, county):
+    """A related party is the person's, but another SIP of the same person (here at another
+    kommun) does not show it: what one authority recorded does not cross to another."""
+    case = case_in_state(county, State.CONSENTED)
+    theirs = services.initiate_case(
+        actor=county.charlie, person=case.person, initiating_unit=county.elsewhere
+    )
+    add_related_party(
+        theirs,
+        actor=county.charlie,
+        kind=RelatedParty.Kind.GOD_MAN,
+        name="Gode Mannen",
+        phone="070-1234567",
+        mandate="Skulder hos Kronofogden",
+    )
+    related_party_of(case, name="Dottern Eva", phone="070-7654321")
+    client.force_login(county.alice)
+    page = case_page(client, case)
+    header = re.search(r'data-testid="related-parties">(.*?)</dd>', page, re.S).group(1)
+    assert "Dottern Eva" in header and "070-7654321" in header
+    for secret in ("Gode Mannen", "070-1234567", "Kronofogden"):
+        assert secret not in page
+    client.force_login(county.charlie)
+    page = case_page(client, theirs)
+    header = re.search(r'data-testid="related-parties">(.*?)</dd>', page, re.S).group(1)
+    assert "Gode Mannen" in header and "Kronofogden" in header
+    assert "Dottern Eva" not in page and "070-7654321" not in page
+
+
+def test_the_case_page_offers_no_link_the_rules_would_refuse(client, county):
+    """Erik works at hemtjänst, whose kommun's consent was revoked, and administers the
+    vårdcentral: he sees the SIP as an administrator but takes no part in it."""
+    case = case_in_state(county, State.PREPARATION)
+    services.add_participant(case, actor=county.alice, unit=county.hemtjanst)
+    services.revoke_consent(
+        case, actor=county.alice, expected_version=case.lock_version, organisations=[county.kommun]
+    )
+    erik = staff(county.hemtjanst, Assignment.Role.PARTICIPANT, username="erik")
+    Assignment.objects.create(
+        user=erik, unit=county.vardcentral, role=Assignment.Role.UNIT_ADMINISTRATOR
+    )
+    client.force_login(erik)
+    page = case_page(client, case)
+    assert link("add_related_party", case) not in page
+    assert link("revoke_consent", case) not in page
+    response = client.post(url("add_related_party", case), {"kind": "relative", "name": "X"})
+    assert response.status_code == 403
+    case.refresh_from_db()
+    assert revoke(client, case, everything="on").status_code == 403
+    assert SipCase.objects.get(pk=case.pk).state == State.PREPARATION
+    client.force_login(county.alice)
+    page = case_page(client, case)
+    assert link("add_related_party", case) in page and link("revoke_consent", case) in page

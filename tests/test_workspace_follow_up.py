@@ -43,6 +43,8 @@ def followed_up_case(county, *, goals=GOALS, interventions=("Hemtjänst morgon",
     follow-up meeting started an hour ago (moved there directly: the services call meetings
     ahead only)."""
     case = case_in_state(county, State.MEETING_CALLED)
+    # The plan is established at the SIP meeting, once it has started.
+    Meeting.objects.filter(case=case).update(starts_at=timezone.now() - dt.timedelta(hours=2))
     draft = services.save_plan_draft(
         case,
         actor=county.alice,

@@ -9,14 +9,17 @@ import re
 
 import pytest
 from django.core import signing
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from samplan.access.models import AuditEvent
 from samplan.cases.models import SipCase, State
+from samplan.cases.services.initiative import add_related_party
 from samplan.directory.models import Assignment
 from samplan.people.identity import make_identity_number
 from samplan.people.models import Person, RelatedParty
+from samplan.workspace.forms.initiative import FindPersonForm
 from samplan.workspace.views.initiative import TOKEN_SALT
 from tests.factories import PersonFactory, case_in_state, minor, staff
 
@@ -84,6 +87,8 @@ def test_staff_see_step_one_with_the_number_checked_as_they_type(client, county)
     assert 'hx-target="#id_identity_number-check"' in page
     assert 'id="id_identity_number-check" aria-live="polite"' in page
     assert 'name="reserve_number"' in page
+    # Both fields are the shared form group, so each shows its own error next to it.
+    assert 'id="id_identity_number-group"' in page and 'id="id_reserve_number-group"' in page
     # alice has one unit: it is carried, not asked for
     assert f'type="hidden" name="unit" value="{county.vardcentral.pk}"' in page
 
@@ -399,6 +404,36 @@ def test_initiative_errors_are_next_to_their_fields_and_the_person_stays(client,
     assert "the name of the one who took the initiative" in field_error(response, "initiator_name")
 
 
+def test_the_reserve_number_box_shows_its_error_next_to_it(rf, county):
+    form = FindPersonForm(
+        {"identity_number": "RES-1", "reserve_number": "on", "unit": county.vardcentral.pk},
+        units=[county.vardcentral],
+    )
+    form.is_valid()
+    form.add_error("reserve_number", "Kryssa bara för ett reservnummer.")
+    request = rf.get(INITIATE)
+    request.user = county.alice
+    page = render_to_string("workspace/initiative/find.html", {"form": form}, request=request)
+    assert 'id="id_reserve_number-error"' in page
+    assert "Kryssa bara för ett reservnummer." in page
+    assert 'value="on" checked' in page
+
+
+def test_the_initiative_page_shows_no_guardians_known_in_other_sips(client, county):
+    """A child's guardians registered in alice's SIP are not shown to charlie, at another
+    kommun, when he looks the child up by number to start his own SIP."""
+    case = case_in_state(county, State.INITIATED, person=minor())
+    add_related_party(
+        case, actor=county.alice, kind=RelatedParty.Kind.GUARDIAN, name="Eva Mamma", phone="070-1"
+    )
+    client.force_login(county.charlie)
+    response = find(client, case.person.identity_number, county.elsewhere)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'data-testid="minor-note"' in page
+    assert "Eva Mamma" not in page and "070-1" not in page
+
+
 def test_a_forged_or_foreign_person_token_is_refused(client, county):
     person = PersonFactory()
     client.force_login(county.alice)
@@ -486,6 +521,41 @@ def test_a_guardian_is_added_audited_and_listed_in_the_case_header(client, count
     note = re.search(r'data-testid="guardians-note">(.*?)</div>', page, re.S).group(1)
     assert add_party_url(case) not in note  # a guardian is known now
     assert reverse("workspace:record_information", args=[case.pk]) in note
+
+
+def test_a_party_added_in_one_sip_is_not_shown_in_another_sip_of_the_same_person(client, county):
+    """Alice (region) adds a god man to her SIP. Charlie (another kommun) may not see it; he
+    finds the person by number and starts his own SIP, which shows nothing of the god man."""
+    case = case_in_state(county, State.CONSENTED)
+    client.force_login(county.alice)
+    response = client.post(
+        add_party_url(case),
+        {
+            "kind": RelatedParty.Kind.GOD_MAN,
+            "name": "Gode Mannen",
+            "phone": "070-1234567",
+            "mandate": "Förvalta egendom: skulder hos Kronofogden",
+            "may_see": RelatedParty.Sees.NOTHING,
+        },
+    )
+    assert response.status_code == 302
+    party = RelatedParty.objects.get()
+    assert list(case.related_parties.all()) == [party]
+    own = client.get(reverse("workspace:case_detail", args=[case.pk])).content.decode()
+    assert "Gode Mannen" in own and "Kronofogden" in own
+
+    client.force_login(county.charlie)
+    assert client.get(reverse("workspace:case_detail", args=[case.pk])).status_code == 404
+    found = find(client, case.person.identity_number, county.elsewhere)
+    assert found.status_code == 200
+    assert "Gode Mannen" not in found.content.decode()
+    response = initiative(client, token_in(found), county.elsewhere)
+    assert response.status_code == 302
+    theirs = SipCase.objects.exclude(pk=case.pk).get()
+    page = client.get(response.url).content.decode()
+    for secret in ("Gode Mannen", "070-1234567", "Kronofogden"):
+        assert secret not in page
+    assert not theirs.related_parties.exists()
 
 
 def test_a_god_man_needs_a_mandate_said_next_to_the_field_in_both_languages(client, county):

@@ -10,6 +10,7 @@ import re
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +20,7 @@ from samplan.cases import services
 from samplan.cases.models import CaseEvent, Invitation, Meeting, Preparation, State
 from samplan.errors import DomainError
 from tests.domain_helpers import assert_bilingual
-from tests.factories import RelatedPartyFactory, case_in_state, future
+from tests.factories import case_in_state, future, related_party_of, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +103,7 @@ def held(meeting) -> Meeting:
 def test_coordinator_calls_the_meeting_in_swedish_time_and_everyone_is_invited(client, county):
     case = with_hemtjanst(case_in_state(county, State.PREPARATION), county)
     elsewhere = services.add_participant(case, actor=county.alice, unit=county.elsewhere).unit
-    daughter = RelatedPartyFactory(person=case.person, name="Dottern Eva")
+    daughter = related_party_of(case, name="Dottern Eva")
     services.update_preparation(
         case,
         actor=county.alice,
@@ -147,6 +148,27 @@ def test_coordinator_calls_the_meeting_in_swedish_time_and_everyone_is_invited(c
     assert AuditEvent.objects.filter(
         case_id=case.pk, user=county.alice, action=AuditEvent.Action.CHANGE, what="meeting"
     ).exists()
+
+
+def test_the_call_offers_only_relatives_known_in_this_sip(client, county):
+    """A relative of the person registered in another SIP stays there, even where an older
+    preparation of this SIP names them (written directly: the services refuse it today)."""
+    case = case_in_state(county, State.PREPARATION)
+    daughter = related_party_of(case, name="Dottern Eva")
+    elsewhere = related_party_of(case_in_state(county, State.CONSENTED, person=case.person))
+    elsewhere.name = "Gode Mannen Gustav"
+    elsewhere.save()
+    case.preparation.invited_related_parties.set([daughter, elsewhere])
+    client.force_login(county.alice)
+    page = client.get(url("call_meeting", case))
+    assert list(page.context["form"].fields["related_parties"].queryset) == [daughter]
+    assert "Gode Mannen Gustav" not in field_group(page, "id_related_parties")
+    response = client.post(
+        url("call_meeting", case), call_data(case, county, related_parties=[str(elsewhere.pk)])
+    )
+    assert response.status_code == 400
+    assert "govuk-error-message" in field_group(response, "id_related_parties")
+    assert not Meeting.objects.filter(case=case).exists()
 
 
 def test_from_an_established_plan_the_same_form_calls_a_follow_up(client, county):
@@ -378,12 +400,15 @@ def test_the_same_place_in_other_words_gives_no_warning_but_video_does():
 # --- Answers ------------------------------------------------------------------------------------
 
 
-def answer(client, case, meeting, invitation, value, reason="", sequence=None):
+def answer(client, case, meeting, invitation, value, reason="", sequence=None, version=None):
+    """Post an answer; by default based on the invitation and meeting as they are now."""
     prefix = ANSWER.format(invitation.pk)
+    stored = Invitation.objects.get(pk=invitation.pk)
     return client.post(
         url("answer_invitation", case, meeting, invitation),
         {
-            f"{prefix}-version": meeting.sequence if sequence is None else sequence,
+            f"{prefix}-version": stored.lock_version if version is None else version,
+            f"{prefix}-sequence": meeting.sequence if sequence is None else sequence,
             f"{prefix}-answer": value,
             f"{prefix}-decline_reason": reason,
         },
@@ -465,13 +490,133 @@ def test_an_answer_to_a_time_that_has_moved_is_refused_with_the_new_time(client,
         place="Hemma",
     )
     client.force_login(county.bob)
-    response = answer(client, case, meeting, invitation, "accepted", sequence=opened_at)
+    response = answer(client, case, meeting, invitation, "accepted", sequence=opened_at, version=0)
     assert response.status_code == 409
     body = response.content.decode()
     assert "Någon annan har sparat" in body
     assert f"{timezone.localtime(moved.starts_at):%Y-%m-%d %H:%M}" in body
+    # The form is now based on the new time: sending it again is a deliberate answer to it.
+    posted = response.context["posted"]
+    assert (posted["sequence"].value(), posted["answer"].value()) == ("1", "accepted")
+    assert posted["version"].value() == str(Invitation.objects.get(pk=invitation.pk).lock_version)
     invitation.refresh_from_db()
     assert invitation.answer == Invitation.Answer.NO_ANSWER
+
+
+def mine_to_answer(client, case) -> bool:
+    """Whether the case page offers this user's unit the link to answer the meeting now called."""
+    meetings = client.get(url("case_detail", case)).context["meetings"]
+    return any(meeting.mine_to_answer for meeting in meetings)
+
+
+def answer_forms(response) -> list[str]:
+    return re.findall(r'<form[^>]*id="answer-(\d+)"', response.content.decode())
+
+
+def test_answers_close_when_the_meeting_starts_and_what_was_typed_stays(client, county):
+    case, meeting, invitation = called(county)
+    client.force_login(county.bob)
+    assert answer_forms(client.get(url("meeting_detail", case, meeting))) == [str(invitation.pk)]
+    assert mine_to_answer(client, case)
+    held(meeting)
+    page = client.get(url("meeting_detail", case, meeting))
+    assert answer_forms(page) == []
+    closed = re.search(r'data-testid="answers-closed">(.*?)</p>', page.content.decode()).group(1)
+    assert "Mötet har redan börjat" in closed
+    assert not mine_to_answer(client, case)
+
+    response = answer(client, case, meeting, invitation, "declined", reason="Vi hann inte")
+    assert response.status_code == 400
+    prefix = ANSWER.format(invitation.pk)
+    assert "Mötet har redan börjat" in field_group(response, f"id_{prefix}-answer")
+    assert "Vi hann inte" in field_group(response, f"id_{prefix}-decline_reason")
+    english(client)
+    response = answer(client, case, meeting, invitation, "declined", reason="Vi hann inte")
+    assert "The meeting has already started" in field_group(response, f"id_{prefix}-answer")
+    invitation.refresh_from_db()
+    assert invitation.answer == Invitation.Answer.NO_ANSWER
+
+
+def test_an_answer_cannot_contradict_the_attendance_recorded(client, county):
+    case, meeting, invitation = called(county)
+    services.record_answer(invitation, actor=county.bob, answer=Invitation.Answer.ACCEPTED)
+    held(meeting)
+    meeting.case = case
+    services.record_attendance(meeting, actor=county.alice, attended={invitation.pk: True})
+    client.force_login(county.bob)
+    response = answer(client, case, meeting, invitation, "declined", reason="Vi kom inte")
+    assert response.status_code == 400
+    group = field_group(response, f"id_{ANSWER.format(invitation.pk)}-answer")
+    assert "Närvaro är registrerad för mötet" in group
+    invitation.refresh_from_db()
+    assert (invitation.answer, invitation.attended) == (Invitation.Answer.ACCEPTED, True)
+
+
+def test_an_earlier_meeting_offers_no_answer_forms_and_takes_no_answers(client, county):
+    case = case_in_state(county, State.FOLLOW_UP)
+    sip_meeting = case.meetings.get(kind=Meeting.Kind.SIP)
+    invitation = sip_meeting.invitations.get(unit=county.hemtjanst)
+    follow_up = case.meetings.get(kind=Meeting.Kind.FOLLOW_UP)
+    client.force_login(county.bob)
+    assert answer_forms(client.get(url("meeting_detail", case, sip_meeting))) == []
+    assert answer_forms(client.get(url("meeting_detail", case, follow_up))) != []
+    response = answer(client, case, sip_meeting, invitation, "declined", reason="Efteråt")
+    assert response.status_code == 400
+    group = field_group(response, f"id_{ANSWER.format(invitation.pk)}-answer")
+    assert "inte det som nu är kallat" in group
+    before = invitation.answer
+    invitation.refresh_from_db()
+    assert invitation.answer == before
+
+
+def test_after_the_plan_is_established_the_meeting_takes_no_answers(client, county):
+    case = case_in_state(county, State.PLAN_ESTABLISHED)
+    meeting = case.meetings.get(kind=Meeting.Kind.SIP)
+    invitation = meeting.invitations.get(unit=county.hemtjanst)
+    client.force_login(county.bob)
+    assert answer_forms(client.get(url("meeting_detail", case, meeting))) == []
+    before = invitation.answer
+    response = answer(client, case, meeting, invitation, "declined", reason="I efterhand")
+    assert response.status_code == 400
+    invitation.refresh_from_db()
+    assert invitation.answer == before
+
+
+def opened_answer_form(browser, case, meeting, invitation) -> dict:
+    """What one browser's meeting page holds in the hidden fields of an answer form."""
+    page = browser.get(url("meeting_detail", case, meeting))
+    form = next(i.form for i in page.context["invitations"] if i.pk == invitation.pk)
+    return {f"{form.prefix}-{name}": form[name].value() for name in ("version", "sequence")}
+
+
+def test_two_browsers_answering_one_call_the_later_sees_the_newer_answer(client, county):
+    case, meeting, invitation = called(county)
+    prefix = ANSWER.format(invitation.pk)
+    bobs = Client()
+    bobs.force_login(county.bob)
+    client.force_login(county.alice)
+    alices_form = opened_answer_form(client, case, meeting, invitation)
+    bobs_form = opened_answer_form(bobs, case, meeting, invitation)
+    target = url("answer_invitation", case, meeting, invitation)
+
+    declined = {f"{prefix}-answer": "declined", f"{prefix}-decline_reason": "Ingen personal"}
+    assert bobs.post(target, {**bobs_form, **declined}).status_code == 302
+    response = client.post(target, {**alices_form, f"{prefix}-answer": "accepted"})
+    assert response.status_code == 409
+    body = response.content.decode()
+    summary = re.search(r'class="govuk-error-summary".*?</ul>', body, re.S).group(0)
+    assert "Någon annan har sparat" in summary and "Ingen personal" in summary
+    assert re.search(rf'name="{prefix}-answer" type="radio" value="accepted" checked', body)
+    invitation.refresh_from_db()
+    assert (invitation.answer, invitation.answered_by) == ("declined", county.bob)
+    # Alice has seen Bob's answer; sending her answer again is a deliberate choice.
+    posted = response.context["posted"]
+    assert posted["version"].value() == str(invitation.lock_version)
+    again = {f"{prefix}-{name}": posted[name].value() for name in ("version", "sequence")}
+    response = client.post(target, {**again, f"{prefix}-answer": "accepted"})
+    assert response.status_code == 302
+    invitation.refresh_from_db()
+    assert (invitation.answer, invitation.answered_by) == ("accepted", county.alice)
 
 
 def test_who_has_not_answered_shows_on_the_meeting_and_the_case_page(client, county):
@@ -524,6 +669,10 @@ def test_coordinator_moves_the_meeting_and_everyone_answers_again(client, county
         None,
     )
     assert meeting.invitations.count() == 3  # everyone stays invited
+    # A form opened before the move is stale for every invitation, answered or not.
+    versions = dict(meeting.invitations.values_list("pk", "lock_version"))
+    assert versions.pop(invitation.pk) == 2  # answered once, then moved
+    assert set(versions.values()) == {1}
     event = CaseEvent.objects.get(case=case, action="move_meeting")
     assert (
         event.note
@@ -541,6 +690,44 @@ def test_a_participant_may_not_move_the_meeting(client, county):
     assert "samordnare" in response.content.decode()
     meeting.refresh_from_db()
     assert meeting.sequence == 0
+
+
+def test_a_participant_posting_stale_forms_is_refused_and_every_refusal_audited(client, county):
+    """The right comes before the version: with a stale form a participant who may not drive
+    still gets 403 and leaves a refused audit row, as with a current one."""
+    case, meeting, _invitation = called(county)
+    opened_version, opened_sequence = case.lock_version, meeting.sequence
+    moved = services.move_meeting(
+        meeting,
+        actor=county.alice,
+        expected_sequence=opened_sequence,
+        starts_at=future(12, hour=11),
+        duration_minutes=30,
+        place="Hemma",
+    )
+    client.force_login(county.bob)
+    refused = AuditEvent.objects.filter(
+        case_id=case.pk, user=county.bob, outcome=AuditEvent.Outcome.REFUSED
+    )
+    response = client.post(url("move_meeting", case, meeting), move_data(meeting, version=0))
+    assert response.status_code == 403
+    assert "samordnare" in response.content.decode()
+    assert refused.count() == 1
+
+    services.cancel_meeting(
+        moved, actor=county.alice, expected_version=case.lock_version, reason="Sjuk"
+    )
+    response = client.post(
+        url("cancel_meeting", case, meeting), {"version": opened_version, "reason": "Mitt skäl"}
+    )
+    assert response.status_code == 403
+    assert refused.count() == 2
+    response = client.post(
+        url("call_meeting", case), call_data(case, county, version=opened_version)
+    )
+    assert response.status_code == 403
+    assert refused.count() == 3
+    assert case.meetings.filter(cancelled_at__isnull=True).count() == 0
 
 
 def test_moving_into_the_past_is_refused_next_to_the_date(client, county):
@@ -659,8 +846,12 @@ def test_a_stale_cancel_is_refused_and_shows_the_case_as_it_is_now(client, count
 # --- Attendance ---------------------------------------------------------------------------------
 
 
-def attendance_data(meeting, present=(), without_answer=()) -> dict:
+def attendance_data(meeting, present=(), without_answer=(), versions=None) -> dict:
+    """The attendance form as posted; each invitation's version as it is now unless given."""
     data = {"version": meeting.sequence}
+    versions = versions or dict(meeting.invitations.values_list("pk", "lock_version"))
+    for pk, version in versions.items():
+        data[f"lock_{pk}"] = version
     for invitation in present:
         data[f"attended_{invitation.pk}"] = "on"
     for invitation in without_answer:
@@ -747,6 +938,52 @@ def test_a_party_that_never_answered_is_present_only_when_it_came_without_answer
     assert person.attended is True
 
 
+def opened_attendance_form(browser, case, meeting) -> dict:
+    """What one browser's attendance page holds in its hidden fields."""
+    form = browser.get(url("record_attendance", case, meeting)).context["form"]
+    hidden = ["version"] + [field.name for field in form.lock_fields()]
+    return {name: form[name].value() for name in hidden}
+
+
+def test_two_browsers_recording_attendance_the_later_sees_the_newer_and_keeps_its_ticks(
+    client, county
+):
+    case, meeting, invitation = called(county)
+    services.record_answer(invitation, actor=county.bob, answer=Invitation.Answer.ACCEPTED)
+    person = meeting.invitations.get(is_person=True)
+    held(meeting)
+    carols = Client()
+    carols.force_login(staff(county.vardcentral, username="carol"))  # a second coordinator
+    client.force_login(county.alice)
+    alices_form = opened_attendance_form(client, case, meeting)
+    carols_form = opened_attendance_form(carols, case, meeting)
+    target = url("record_attendance", case, meeting)
+
+    carols_ticks = {f"attended_{invitation.pk}": "on"}
+    assert carols.post(target, {**carols_form, **carols_ticks}).status_code == 302
+    alices_ticks = {f"attended_{person.pk}": "on", f"without_answer_{person.pk}": "on"}
+    response = client.post(target, {**alices_form, **alices_ticks})
+    assert response.status_code == 409
+    body = response.content.decode()
+    assert "Någon annan har sparat" in body
+    newer = re.search(r'data-testid="newer-attendance">(.*?)</table>', body, re.S).group(1)
+    assert "Hemtjänst Norr" in newer
+    assert {i.pk: i.attended for i in response.context["newer"]}[invitation.pk] is True
+    form = response.context["form"]
+    assert form[f"attended_{person.pk}"].value() is True  # Alice's ticks stay
+    assert form[f"attended_{invitation.pk}"].value() is False
+    assert dict(meeting.invitations.values_list("pk", "attended")) == {
+        pk: pk == invitation.pk for pk in meeting.invitations.values_list("pk", flat=True)
+    }
+    # Seen Carol's record, Alice sends hers again on top of it.
+    again = {name: form[name].value() for name in opened_attendance_form(client, case, meeting)}
+    assert again != alices_form
+    assert client.post(target, {**again, **alices_ticks}).status_code == 302
+    person.refresh_from_db()
+    invitation.refresh_from_db()
+    assert (person.attended, invitation.attended) == (True, False)
+
+
 def test_a_participant_may_not_record_attendance(client, county):
     case, meeting, invitation = called(county)
     services.record_answer(invitation, actor=county.bob, answer=Invitation.Answer.ACCEPTED)
@@ -795,9 +1032,9 @@ def count_queries(client, page_url) -> int:
 
 
 def test_the_case_page_makes_the_same_queries_for_one_meeting_or_many(client, county):
-    one, _meeting, _invitation = called(county)
+    one, _meeting, answered = called(county)
     many, meeting, _invitation = called(county)
-    relatives = [RelatedPartyFactory(person=many.person) for _ in range(3)]
+    relatives = [related_party_of(many) for _ in range(3)]
     for _ in range(3):
         services.cancel_meeting(
             meeting, actor=county.alice, expected_version=many.lock_version, reason="Sjuk"
@@ -827,6 +1064,8 @@ def test_the_case_page_makes_the_same_queries_for_one_meeting_or_many(client, co
         answer=Invitation.Answer.ACCEPTED,
     )
     assert many.meetings.count() == 4
+    # The one-meeting case has an answer too: who recorded it is loaded for any number of them.
+    services.record_answer(answered, actor=county.bob, answer=Invitation.Answer.ACCEPTED)
     client.force_login(county.alice)
     client.get(url("case_detail", one))
     assert count_queries(client, url("case_detail", many)) == count_queries(
@@ -868,14 +1107,23 @@ def test_only_the_meeting_now_called_can_be_moved_or_cancelled(county):
 
 
 def test_a_cancelled_meeting_takes_no_answers(county):
-    """A cancelled follow-up: the established plan takes answers again, this meeting does not."""
-    case, meeting, invitation = called(county, State.FOLLOW_UP)
+    """The SIP meeting was cancelled and a new one called: the cancelled one takes no answers."""
+    case, meeting, invitation = called(county)
     services.cancel_meeting(
         meeting, actor=county.alice, expected_version=case.lock_version, reason="x"
     )
+    services.call_meeting(
+        case,
+        actor=county.alice,
+        expected_version=case.lock_version,
+        call=services.MeetingCall(
+            starts_at=future(5), duration_minutes=30, place="Hemma", units=[county.hemtjanst]
+        ),
+    )
     with pytest.raises(DomainError) as caught:
         services.record_answer(invitation, actor=county.bob, answer=Invitation.Answer.ACCEPTED)
-    assert caught.value.code == "cancelled"
+    assert (caught.value.code, caught.value.field) == ("cancelled", "answer")
+    assert_bilingual(caught.value)
     invitation.refresh_from_db()
     assert invitation.answer == Invitation.Answer.NO_ANSWER
 

@@ -24,6 +24,7 @@ from samplan.cases.models import (
     unread_message_count,
 )
 from samplan.cases.services.messages import MESSAGE_MAX_LENGTH
+from samplan.directory.models import Assignment
 from tests.factories import UnitFactory, case_in_state, staff
 
 pytestmark = pytest.mark.django_db
@@ -452,8 +453,6 @@ def test_the_case_page_makes_the_same_number_of_queries_for_1_and_20_messages(cl
 def test_a_unit_administrator_reads_the_thread_but_gets_no_controls_and_may_not_write(
     client, county
 ):
-    from samplan.directory.models import Assignment
-
     case = case_in_state(county, State.PLAN_ESTABLISHED)
     services.post_message(case, actor=county.alice, body="Ring mig", asks_acknowledgement=True)
     manager = staff(county.hemtjanst, Assignment.Role.UNIT_ADMINISTRATOR, username="chef")
@@ -465,3 +464,37 @@ def test_a_unit_administrator_reads_the_thread_but_gets_no_controls_and_may_not_
     response = post_message(client, case, body="Från chefen")
     assert response.status_code == 403
     assert not CaseMessage.objects.filter(body="Från chefen").exists()
+    # An open SIP: the page says why there is no form, and not that the SIP is closed.
+    assert 'data-testid="messages-closed"' not in html
+    assert 'data-testid="messages-read-only"' in html
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    html = thread_html(client.get(case_url(case)))
+    assert "The SIP is closed" not in html
+    assert "Your role lets you read the messages" in html
+
+
+def test_a_participant_who_also_administers_another_unit_writes_and_acknowledges(client, county):
+    """Dora works at hemtjänst and administers the vårdcentral: the unit that grants her read
+    may be the administered one, but she writes and acknowledges for hemtjänst, as the
+    services let her."""
+    case = case_in_state(county, State.PLAN_ESTABLISHED)
+    message = services.post_message(
+        case, actor=county.alice, body="Kvittera gärna", asks_acknowledgement=True
+    )
+    dora = staff(county.hemtjanst, Assignment.Role.PARTICIPANT, username="dora")
+    Assignment.objects.create(
+        user=dora, unit=county.vardcentral, role=Assignment.Role.UNIT_ADMINISTRATOR
+    )
+    client.force_login(dora)
+    for page in (case_url(case), thread_url(case)):
+        html = thread_html(client.get(page))
+        assert 'data-testid="message-form"' in html
+        assert acknowledge_url(message) in html
+        assert 'data-testid="messages-closed"' not in html
+        assert 'data-testid="messages-read-only"' not in html
+    assert post_message(client, case, body="Från Dora").status_code == 302
+    assert CaseMessage.objects.get(body="Från Dora").sender_unit == county.hemtjanst
+    assert client.post(acknowledge_url(message)).status_code == 302
+    assert MessageAcknowledgement.objects.get(message=message).unit == county.hemtjanst
+    html = thread_html(client.get(case_url(case)))
+    assert acknowledge_url(message) not in html  # hemtjänst has acknowledged it now

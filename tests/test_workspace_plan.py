@@ -16,8 +16,10 @@ from django.utils import timezone
 
 from samplan.access.models import AuditEvent
 from samplan.cases import services
-from samplan.cases.models import CaseEvent, Invitation, PlanVersion, SipCase, State
-from tests.factories import PersonFactory, case_in_state, complete_draft, minor
+from samplan.cases.models import CaseEvent, Invitation, Meeting, PlanVersion, SipCase, State
+from samplan.cases.services.initiative import add_related_party
+from samplan.directory.models import Assignment
+from tests.factories import PersonFactory, case_in_state, complete_draft, minor, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +80,14 @@ def posted(county, version="", *, goals=None, interventions=None, attendees=None
 
 def english(client) -> None:
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
+
+
+def meeting_started(county, **kwargs) -> SipCase:
+    """A case whose SIP meeting started an hour ago (moved there directly: the services call
+    meetings ahead only), so that its plan can be established."""
+    case = case_in_state(county, State.MEETING_CALLED, **kwargs)
+    Meeting.objects.filter(case=case).update(starts_at=timezone.now() - dt.timedelta(hours=1))
+    return case
 
 
 def saved_draft(case, county, actor=None, **overrides) -> PlanVersion:
@@ -250,7 +260,9 @@ def test_the_editor_says_why_when_the_meeting_is_not_yet_called(client, county):
     assert "ändra planutkastet" in body
     assert 'name="needs_today"' not in body
     row = client.post(edit_url(case), {**posted(county), "add_goal": "1"}, **HTMX)
-    assert row.headers["HX-Refresh"] == "true"  # not a fragment: the page reloads and says why
+    assert "HX-Refresh" not in row.headers
+    assert 'data-testid="plan-refused"' in row.content.decode()
+    assert "ändra planutkastet" in row.content.decode()
 
 
 # --- Errors at their input --------------------------------------------------------------------
@@ -366,7 +378,7 @@ def test_a_stale_save_is_refused_with_the_newer_content_and_the_typed_text_kept(
 
 
 def test_a_form_on_a_draft_established_meanwhile_starts_the_next_version(client, county):
-    case = case_in_state(county, State.MEETING_CALLED)
+    case = meeting_started(county)
     seen = saved_draft(case, county)
     services.establish_plan(
         case,
@@ -449,11 +461,138 @@ def test_without_javascript_adding_and_removing_rows_reloads_the_page_with_every
     assert case.draft_plan() is None
 
 
+def typed_with_a_new_row(county) -> dict:
+    data = {
+        **posted(county, needs_today="LÅNG TEXT SOM SKRIVITS", goals=[{"text": "Mitt mål"}]),
+        "add_goal": "1",
+    }
+    data.pop("save")
+    return data
+
+
+def closed_after_the_editor_opened(client, county) -> SipCase:
+    case = case_in_state(county, State.MEETING_CALLED)
+    client.force_login(county.alice)
+    assert client.get(edit_url(case)).status_code == 200
+    services.close_case(
+        case,
+        actor=county.alice,
+        expected_version=case.lock_version,
+        reason=SipCase.ClosingReason.OTHER,
+        note="Flyttat",
+    )
+    return case
+
+
+def test_a_row_added_after_the_sip_closed_keeps_everything_typed_and_says_why(client, county):
+    case = closed_after_the_editor_opened(client, county)
+    response = client.post(edit_url(case), typed_with_a_new_row(county))
+    assert response.status_code == 400
+    editor = response.context["editor"]
+    assert editor.plan["needs_today"].value() == "LÅNG TEXT SOM SKRIVITS"
+    assert [form["text"].value() for form in editor.goals.forms] == ["Mitt mål"]  # no new row
+    assert 'class="govuk-error-summary"' in response.content.decode()
+    (reason,) = editor.non_field_errors()
+    assert "SIP:en är avslutad" in reason and "ändra planutkastet" in reason
+    english(client)
+    response = client.post(edit_url(case), typed_with_a_new_row(county))
+    assert response.status_code == 400
+    assert "The SIP is closed" in response.context["editor"].non_field_errors()[0]
+    assert "LÅNG TEXT SOM SKRIVITS" in response.content.decode()
+    assert case.draft_plan() is None
+
+
+def test_with_htmx_a_refused_row_change_swaps_in_the_part_with_the_reason(client, county):
+    case = closed_after_the_editor_opened(client, county)
+    response = client.post(
+        edit_url(case), {**typed_with_a_new_row(county), "remove_goal": "0"}, **HTMX
+    )
+    # htmx swaps only 2xx answers, so the reason comes as the part it swaps in, not a reload.
+    assert response.status_code == 200
+    assert "HX-Refresh" not in response.headers
+    body = response.content.decode()
+    assert body.startswith('<div class="govuk-!-margin-bottom-6" id="plan-goals">')
+    assert 'data-testid="plan-refused"' in body
+    assert "SIP:en är avslutad" in body
+    assert "Mitt mål" in body  # the goal was not removed
+    assert 'name="goals-TOTAL_FORMS" value="1"' in body
+
+
+def test_a_row_change_by_someone_who_does_not_take_part_is_refused_with_403(client, county):
+    """A unit administrator of the coordinating unit reads the SIP but writes nothing in it."""
+    case = case_in_state(county, State.MEETING_CALLED)
+    client.force_login(staff(county.vardcentral, Assignment.Role.UNIT_ADMINISTRATOR))
+    assert 'name="needs_today"' not in client.get(edit_url(case)).content.decode()
+    english(client)
+    response = client.post(edit_url(case), typed_with_a_new_row(county))
+    assert response.status_code == 403
+    editor = response.context["editor"]
+    assert editor.non_field_errors() == [
+        "Your unit does not take part in this SIP, so you cannot write its plan."
+    ]
+    assert editor.plan["needs_today"].value() == "LÅNG TEXT SOM SKRIVITS"
+    assert case.draft_plan() is None
+
+
+# --- Who and what the plan can name -----------------------------------------------------------
+
+
+def responsible_values(response) -> set[str]:
+    return {value for value, _label in response.context["editor"].choices.responsible_choices()}
+
+
+def test_organisations_are_offered_only_while_the_consent_covers_them(client, county):
+    case = case_in_state(county, State.MEETING_CALLED)
+    client.force_login(county.alice)
+    offered = responsible_values(client.get(edit_url(case)))
+    assert {f"organisation:{county.region.pk}", f"organisation:{county.kommun.pk}"} <= offered
+    case.consents.update(valid_until=timezone.localdate() - dt.timedelta(days=1))
+    offered = responsible_values(client.get(edit_url(case)))
+    assert not any(value.startswith("organisation:") for value in offered)
+    assert f"unit:{county.hemtjanst.pk}" in offered  # the units taking part stay
+    response = client.post(
+        edit_url(case),
+        posted(
+            county,
+            interventions=[intervention(county, responsible=f"organisation:{county.kommun.pk}")],
+        ),
+    )
+    assert response.status_code == 400
+    assert case.draft_plan() is None
+
+
+def test_only_the_related_parties_known_in_this_sip_can_be_responsible(client, county):
+    case = case_in_state(county, State.MEETING_CALLED)
+    other = services.initiate_case(
+        actor=county.charlie,
+        person=case.person,
+        initiating_unit=county.elsewhere,
+        coordinator=county.charlie,
+    )
+    elsewhere = add_related_party(
+        other, actor=county.charlie, kind="relative", name="Från annan SIP"
+    )
+    here = add_related_party(case, actor=county.alice, kind="relative", name="Dottern Eva")
+    client.force_login(county.alice)
+    page = client.get(edit_url(case))
+    offered = responsible_values(page)
+    assert f"party:{here.pk}" in offered
+    assert f"party:{elsewhere.pk}" not in offered
+    assert "Från annan SIP" not in page.content.decode()
+    response = client.post(
+        edit_url(case),
+        posted(county, interventions=[intervention(county, responsible=f"party:{elsewhere.pk}")]),
+    )
+    assert response.status_code == 400
+    assert case.draft_plan() is None
+
+
+# --- Proposing and establishing ---------------------------------------------------------------
 # --- Proposing and establishing ---------------------------------------------------------------
 
 
 def test_coordinator_proposes_the_draft_then_records_the_approval(client, county):
-    case = case_in_state(county, State.MEETING_CALLED)
+    case = meeting_started(county)
     draft = saved_draft(case, county)
     changes = audit_rows(case, county.alice, action=AuditEvent.Action.CHANGE).count()
     client.force_login(county.alice)
@@ -506,8 +645,50 @@ def test_an_incomplete_draft_cannot_be_proposed(client, county):
     assert PlanVersion.objects.get(pk=draft.pk).proposed_at is None
 
 
+def test_before_the_sip_meeting_the_page_says_when_and_an_approval_is_refused(client, county):
+    case = case_in_state(county, State.MEETING_CALLED)
+    draft = saved_draft(case, county)
+    client.force_login(county.alice)
+    page = client.get(establish_url(case))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "SIP-mötet har börjat" in body
+    assert 'name="approved_by_name"' not in body
+    assert 'name="propose"' in body  # the draft can be put before the person ahead of it
+    data = {"version": draft.lock_version, "approved_by": "person", "approved_by_name": "Gunnel E"}
+    response = client.post(establish_url(case), data)
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "SIP-mötet har börjat" in body
+    assert 'value="Gunnel E"' in body
+    english(client)
+    response = client.post(establish_url(case), data)
+    assert "the SIP meeting has started" in response.content.decode()
+    case.refresh_from_db()
+    assert case.state == State.MEETING_CALLED
+    assert PlanVersion.objects.get(pk=draft.pk).status == PlanVersion.Status.DRAFT
+
+    Meeting.objects.filter(case=case).update(starts_at=timezone.now() - dt.timedelta(minutes=1))
+    assert client.post(establish_url(case), data).status_code == 302
+    assert case.valid_plan().pk == draft.pk
+
+
+def test_in_follow_up_the_page_asks_for_the_evaluation_first(client, county):
+    case = case_in_state(county, State.FOLLOW_UP)
+    draft = saved_draft(case, county, needs_today="Efter uppföljningen")
+    meeting = services.follow_up_meeting(case)
+    Meeting.objects.filter(pk=meeting.pk).update(starts_at=timezone.now() - dt.timedelta(hours=1))
+    client.force_login(county.alice)
+    page = client.get(establish_url(case))
+    assert "Registrera först uppföljningen" in page.content.decode()
+    data = {"version": draft.lock_version, "approved_by": "person", "approved_by_name": "Gunnel"}
+    assert client.post(establish_url(case), data).status_code == 400
+    case.refresh_from_db()
+    assert case.state == State.FOLLOW_UP
+
+
 def test_a_minors_plan_needs_a_guardians_approval_said_at_the_field(client, county):
-    case = case_in_state(county, State.MEETING_CALLED, person=minor())
+    case = meeting_started(county, person=minor())
     draft = saved_draft(case, county)
     client.force_login(county.alice)
     page = client.get(establish_url(case))
@@ -528,7 +709,7 @@ def test_a_minors_plan_needs_a_guardians_approval_said_at_the_field(client, coun
 
 
 def test_an_approval_without_who_and_name_is_refused_at_each_field(client, county):
-    case = case_in_state(county, State.MEETING_CALLED)
+    case = meeting_started(county)
     draft = saved_draft(case, county)
     client.force_login(county.alice)
     response = client.post(
@@ -540,7 +721,7 @@ def test_an_approval_without_who_and_name_is_refused_at_each_field(client, count
 
 
 def test_a_stale_approval_shows_the_newer_draft_and_keeps_what_was_typed(client, county):
-    case = case_in_state(county, State.MEETING_CALLED)
+    case = meeting_started(county)
     seen = saved_draft(case, county)
     newer = saved_draft(case, county, actor=county.bob, needs_today="Ändrat av Bob")
     client.force_login(county.alice)
@@ -572,6 +753,32 @@ def test_case_page_offers_editing_to_participants_and_establishing_to_the_coordi
     page = client.get(reverse("workspace:case_detail", args=[case.pk])).content.decode()
     assert f'href="{edit_url(case)}"' in page
     assert f'href="{establish_url(case)}"' not in page
+
+
+def test_case_page_offers_no_plan_link_to_staff_whose_units_consent_was_revoked(client, county):
+    """Erik works at hemtjänst, whose kommun the consent no longer covers, and administers the
+    vårdcentral, so he still reads the SIP: he may not write its plan, so no link says he may."""
+    case = case_in_state(county, State.MEETING_CALLED)
+    saved_draft(case, county)
+    services.revoke_consent(
+        case, actor=county.alice, expected_version=case.lock_version, organisations=[county.kommun]
+    )
+    erik = staff(county.hemtjanst, Assignment.Role.PARTICIPANT, username="erik")
+    Assignment.objects.create(
+        user=erik, unit=county.vardcentral, role=Assignment.Role.UNIT_ADMINISTRATOR
+    )
+    client.force_login(erik)
+    response = client.get(reverse("workspace:case_detail", args=[case.pk]))
+    assert response.status_code == 200
+    assert (response.context["may_edit_plan"], response.context["may_establish_plan"]) == (
+        False,
+        False,
+    )
+    page = response.content.decode()
+    assert f'href="{edit_url(case)}"' not in page
+    assert f'href="{establish_url(case)}"' not in page
+    assert "Utkast till version 1" in page or "Draft of version 1" in page  # still read
+    assert 'name="needs_today"' not in client.get(edit_url(case)).content.decode()
 
 
 def test_case_page_tags_interventions_of_an_organisation_whose_consent_was_revoked(client, county):

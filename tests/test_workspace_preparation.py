@@ -13,9 +13,10 @@ from django.urls import reverse
 from samplan.access.models import AuditEvent
 from samplan.cases import services
 from samplan.cases.models import CaseEvent, Participant, Preparation, State
+from samplan.cases.services.initiative import add_related_party
 from samplan.errors import DomainError
 from tests.domain_helpers import assert_bilingual
-from tests.factories import RelatedPartyFactory, UnitFactory, case_in_state
+from tests.factories import RelatedPartyFactory, UnitFactory, case_in_state, related_party_of
 
 pytestmark = pytest.mark.django_db
 
@@ -133,6 +134,21 @@ def test_a_stale_start_shows_the_preparation_someone_else_started(client, county
     assert CaseEvent.objects.filter(case=case, action="start_preparation").count() == 1
 
 
+def test_a_stale_start_from_someone_who_may_not_start_is_refused_and_logged(client, county):
+    case = with_hemtjanst(case_in_state(county, State.CONSENTED), county)
+    old_version = case.lock_version
+    services.start_preparation(case, actor=county.alice, expected_version=case.lock_version)
+    client.force_login(county.bob)
+    response = client.post(start_url(case), {"version": old_version})
+    # The right is checked before the version: the refusal is what bob is told, and logged.
+    assert response.status_code == 403
+    assert "samordnare" in response.content.decode()
+    assert AuditEvent.objects.filter(
+        case_id=case.pk, user=county.bob, outcome=AuditEvent.Outcome.REFUSED
+    ).exists()
+    assert CaseEvent.objects.filter(case=case, action="start_preparation").count() == 1
+
+
 @pytest.mark.parametrize("name", ["preparation", "start_preparation", "add_unit"])
 def test_an_outsider_gets_404_and_the_refusal_is_logged(client, county, name):
     case = case_in_state(county, State.PREPARATION)
@@ -150,8 +166,8 @@ def test_an_outsider_gets_404_and_the_refusal_is_logged(client, county, name):
 
 def test_coordinator_saves_needs_invitees_and_every_preference(client, county):
     case = case_in_state(county, State.PREPARATION)
-    daughter = RelatedPartyFactory(person=case.person, name="Dottern Eva", kind="relative")
-    RelatedPartyFactory(person=case.person, name="Gustav Godman", kind="god_man")
+    daughter = related_party_of(case, name="Dottern Eva", kind="relative")
+    related_party_of(case, name="Gustav Godman", kind="god_man")
     RelatedPartyFactory(name="Någon Annans")
     client.force_login(county.alice)
     page = client.get(preparation_url(case)).content.decode()
@@ -188,6 +204,43 @@ def test_coordinator_saves_needs_invitees_and_every_preference(client, county):
     # The case page shows the preparation: the people invited and the support.
     shown = client.get(case_url(case)).content.decode()
     assert "Dottern Eva" in shown and "arabiska" in shown and "Biblioteket" in shown
+
+
+def test_a_party_of_the_same_person_in_another_sip_is_neither_offered_nor_accepted(client, county):
+    case = case_in_state(county, State.PREPARATION)
+    daughter = related_party_of(case, name="Dottern Eva")
+    theirs = services.initiate_case(
+        actor=county.charlie, person=case.person, initiating_unit=county.elsewhere
+    )
+    god_man = add_related_party(
+        theirs, actor=county.charlie, kind="god_man", name="Gode Mannen", mandate="Ekonomin"
+    )
+    client.force_login(county.alice)
+    page = client.get(preparation_url(case)).content.decode()
+    assert "Dottern Eva" in page and "Gode Mannen" not in page
+    response = client.post(
+        preparation_url(case),
+        preparation_data(case.preparation, related_parties=[str(daughter.pk), str(god_man.pk)]),
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors["related_parties"]
+    assert "Hur jag klarar duschen" in response.content.decode()
+    preparation = Preparation.objects.get(case=case)
+    assert not preparation.invited_related_parties.exists()
+    # The service refuses it too, whatever a form offers.
+    with pytest.raises(DomainError) as caught:
+        services.update_preparation(
+            case,
+            actor=county.alice,
+            expected_version=preparation.lock_version,
+            values={"needs_to_discuss": "Annat"},
+            invited_related_parties=[god_man],
+        )
+    assert (caught.value.field, caught.value.code) == ("related_parties", "foreign_party")
+    assert_bilingual(caught.value)
+    preparation.refresh_from_db()
+    assert preparation.needs_to_discuss == "" and preparation.lock_version == 0
+    assert not preparation.invited_related_parties.exists()
 
 
 def test_a_participating_unit_may_write_the_preparation_too(client, county):

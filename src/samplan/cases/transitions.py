@@ -85,8 +85,9 @@ TRANSITIONS: dict[str, Transition] = {
         "kalla till SIP-möte",
         "call the SIP meeting",
     ),
+    # Answers go to the meeting the case waits for; an established plan waits for none.
     "record_answer": Transition(
-        frozenset({State.MEETING_CALLED, State.PLAN_ESTABLISHED, State.FOLLOW_UP}),
+        frozenset({State.MEETING_CALLED, State.FOLLOW_UP}),
         None,
         TAKE_PART,
         "registrera svar på kallelse",

@@ -133,11 +133,15 @@ def add_related_party(
     person: Person,
     kind: str,
     name: str,
-    case_id: int | None = None,
+    case=None,
     **details,
 ) -> RelatedParty:
     """A guardian, trustee, relative, personligt ombud or support person, with what the person
-    lets them see. `case_id`: the SIP it was added from, for the audit log."""
+    lets them see. `case`: the SIP (cases.SipCase) it is added in. The party belongs to the
+    person, but it is shown and can be invited only in the SIPs it is linked to: what one unit
+    records about the person's circle does not reach another authority's SIP. Without `case`
+    no SIP shows it until one links it (SipCase.related_parties)."""
+    case_id = case.pk if case is not None else None
     _acting_unit(actor, unit, "related_party", person.pk, case_id=case_id)
     problems = []
     if kind not in RelatedParty.Kind.values:
@@ -178,6 +182,8 @@ def add_related_party(
         details["may_see"] = RelatedParty.Sees.EVERYTHING  # a child's guardians see all by law
     with transaction.atomic():
         party = RelatedParty.objects.create(person=person, kind=kind, name=name.strip(), **details)
+        if case is not None:
+            party.cases.add(case)
         audit(
             actor,
             AuditEvent.Action.CREATE,

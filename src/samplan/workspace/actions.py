@@ -44,11 +44,12 @@ def attempt(form, call: Callable[[], Any]) -> Attempt:
         return Attempt(400)
 
 
-def with_version(form_class, data, version: int, **kwargs):
+def with_version(form_class, data, version: int, *, prefix: str | None = None, **kwargs):
     """The same form, what was typed kept, based on the newer version: a second submit is a
-    deliberate choice to write over what the other person saved, after seeing it."""
+    deliberate choice to write over what the other person saved, after seeing it. `prefix` for
+    a page with several forms of a kind (each posts its fields as `<prefix>-<name>`)."""
     data = data.copy()
-    data["version"] = str(version)
-    form = form_class(data, **kwargs)
+    data[f"{prefix}-version" if prefix else "version"] = str(version)
+    form = form_class(data, prefix=prefix, **kwargs)
     form.is_valid()
     return form

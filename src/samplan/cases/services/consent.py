@@ -166,6 +166,13 @@ def revoke_consent(
                     "organisations",
                     code="not_in_scope",
                 )
+            problem = partial_revocation_problem(
+                change.case,
+                chosen=set(chosen.values_list("organisation_id", flat=True)),
+                covered=set(scopes.values_list("organisation_id", flat=True)),
+            )
+            if problem is not None:
+                raise problem
             names = list(chosen.values_list("organisation__name", flat=True))
             chosen.update(revoked_at=now)
             change.note = _revocation_note(names, note)
@@ -180,6 +187,31 @@ def revoke_consent(
         consent.save()
         _close(change, SipCase.ClosingReason.CONSENT_REVOKED, note)
     return consent
+
+
+def partial_revocation_problem(
+    case: SipCase, *, chosen: set[int], covered: set[int]
+) -> DomainError | None:
+    """A revocation for some organisations may not leave out the coordinating unit's own: that
+    unit keeps the original and drives the SIP, so it would go on receiving what the person no
+    longer lets it have (SIP.md: after a revocation nothing more is shared). `chosen` and
+    `covered`: organisation ids revoked now and still covered before it. The revoke page asks
+    this before its confirmation; the service asks again under the lock."""
+    coordinating = case.coordinating_unit.organisation
+    if coordinating.pk not in chosen or covered <= chosen:
+        return None
+    return DomainError(
+        f"Samtycket kan inte återkallas bara för {coordinating.name}: den samordnande enheten "
+        f"({case.coordinating_unit.name}) hör dit och driver SIP:en. Återkalla samtycket för "
+        f"alla organisationer (SIP:en avslutas), eller låt en enhet i en annan organisation ta "
+        f"över samordningen först.",
+        f"The consent cannot be revoked for {coordinating.name} alone: the coordinating unit "
+        f"({case.coordinating_unit.name}) belongs to it and drives the SIP. Revoke the consent "
+        f"for all organisations (the SIP closes), or let a unit of another organisation take "
+        f"over the coordination first.",
+        "organisations",
+        code="coordinating_organisation",
+    )
 
 
 def _revocation_note(organisation_names: Sequence[str], note: str) -> str:

@@ -181,8 +181,9 @@ def record_information(
 def add_related_party(case: SipCase, *, actor, kind: str, name: str, **details) -> RelatedParty:
     """A guardian (vårdnadshavare), god man, förvaltare, relative or other party of the case's
     person, added from the SIP by staff of a unit that takes part, while the SIP is open. The
-    party belongs to the person (people.services validates and audits it); no timeline entry,
-    because the transition table has no such action."""
+    party belongs to the person (people.services validates and audits it) and is linked to THIS
+    SIP only: another SIP of the same person, perhaps at another authority, does not show it.
+    No timeline entry, because the transition table has no such action."""
     if case.is_closed:
         raise DomainError(
             "SIP:en är avslutad. Närstående och företrädare läggs till i en pågående SIP; "
@@ -215,6 +216,6 @@ def add_related_party(case: SipCase, *, actor, kind: str, name: str, **details) 
         person=case.person,
         kind=kind,
         name=name,
-        case_id=case.pk,
+        case=case,
         **details,
     )

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from samplan.access.services import active_unit_ids
@@ -136,7 +136,7 @@ def _create_meeting(change: _Change, actor, call: MeetingCall, kind: str) -> Mee
             )
         )
     _raise_all(problems)
-    _check_own_parties(case.person, call.related_parties)
+    _check_own_parties(case, call.related_parties)
     preparation = getattr(case, "preparation", None)
     if preparation is not None:
         chosen = set(preparation.invited_related_parties.values_list("pk", flat=True))
@@ -327,13 +327,67 @@ def _not_cancelled(meeting: Meeting) -> None:
         )
 
 
+def meeting_now_called(case: SipCase, meetings: Iterable[Meeting]) -> Meeting | None:
+    """The meeting the case waits for, among meetings already loaded: the SIP meeting last
+    called while a meeting is called, the follow-up meeting last called during follow-up, none
+    in any other state. Only this meeting is moved, cancelled or answered."""
+    kinds = {State.MEETING_CALLED: Meeting.Kind.SIP, State.FOLLOW_UP: Meeting.Kind.FOLLOW_UP}
+    kind = kinds.get(case.state)
+    called = [m for m in meetings if m.kind == kind and m.cancelled_at is None]
+    return max(called, key=lambda meeting: meeting.pk, default=None)
+
+
+def why_answering_is_closed(
+    case: SipCase,
+    meeting: Meeting,
+    *,
+    now_called: Meeting | None,
+    invitations: Iterable[Invitation],
+) -> DomainError | None:
+    """Why the call to `meeting` takes no more answers, or None while it does. An answer is
+    given to the meeting the case waits for, before it starts: afterwards attendance tells who
+    came, and an answer changed then would contradict it. `invitations` are the meeting's."""
+    if meeting.cancelled_at is not None:
+        return DomainError(
+            "Mötet är inställt och tar inte emot fler svar.",
+            "The meeting is cancelled and takes no more answers.",
+            "answer",
+            code="cancelled",
+        )
+    if now_called is None or now_called.pk != meeting.pk:
+        return DomainError(
+            "Det här mötet är inte det som nu är kallat. Svar registreras bara för det möte "
+            "SIP:en väntar på.",
+            "This is not the meeting now called. Answers are recorded only for the meeting "
+            "the SIP is waiting for.",
+            "answer",
+            code="not_current_meeting",
+        )
+    if any(invitation.attended is not None for invitation in invitations):
+        return DomainError(
+            "Närvaro är registrerad för mötet. Svaren kan inte längre ändras.",
+            "Attendance is recorded for the meeting. The answers can no longer change.",
+            "answer",
+            code="meeting_held",
+        )
+    if meeting.starts_at <= timezone.now():
+        return DomainError(
+            "Mötet har redan börjat. Svaren kan inte längre ändras; registrera i stället vilka "
+            "som kom.",
+            "The meeting has already started. The answers can no longer change; record who "
+            "came instead.",
+            "answer",
+            code="meeting_started",
+        )
+    return None
+
+
 def _the_meeting_now_called(meeting: Meeting, case: SipCase) -> None:
     """Moving or cancelling concerns the meeting the case waits for: the SIP meeting while a
     meeting is called, the follow-up meeting during follow-up; never an earlier one."""
     _not_cancelled(meeting)
-    expected = Meeting.Kind.FOLLOW_UP if case.state == State.FOLLOW_UP else Meeting.Kind.SIP
-    later = case.meetings.filter(kind=expected, cancelled_at__isnull=True, pk__gt=meeting.pk)
-    if meeting.kind != expected or later.exists():
+    now_called = meeting_now_called(case, case.meetings.filter(cancelled_at__isnull=True))
+    if now_called is None or now_called.pk != meeting.pk:
         raise DomainError(
             "Bara det möte som nu är kallat kan flyttas eller ställas in.",
             "Only the meeting now called can be moved or cancelled.",
@@ -355,11 +409,15 @@ def record_answer(
     actor,
     answer: str,
     decline_reason: str = "",
+    expected_version: int | None = None,
     expected_sequence: int | None = None,
 ):
     """A unit answers its own call; the coordinator records the answers of everyone else (the
-    person, relatives, units that answered by phone). `expected_sequence` is the meeting's
-    sequence the answer was given to: an answer to a time that has since moved is refused."""
+    person, relatives, units that answered by phone). Only the meeting the case waits for takes
+    answers, and only before it starts (`why_answering_is_closed`). `expected_version` is the
+    invitation's lock_version the form showed: an answer recorded meanwhile, by the unit or the
+    coordinator, is not overwritten unseen. `expected_sequence` is the meeting's sequence: an
+    answer to a time that has since moved is refused."""
     case = invitation.meeting.case
     with _changing(case, "record_answer", actor, None, what="invitation") as change:
         own_unit = invitation.unit_id in active_unit_ids(actor)
@@ -373,7 +431,18 @@ def record_answer(
             )
         meeting = _locked_meeting(invitation.meeting, change.case)
         _check_sequence(meeting, expected_sequence)
-        _not_cancelled(meeting)
+        invitations = list(meeting.invitations.all())
+        stored = next(i for i in invitations if i.pk == invitation.pk)
+        if expected_version is not None and stored.lock_version != expected_version:
+            raise StaleEdit(current=stored)
+        closed = why_answering_is_closed(
+            change.case,
+            meeting,
+            now_called=meeting_now_called(change.case, change.case.meetings.all()),
+            invitations=invitations,
+        )
+        if closed is not None:
+            raise closed
         if answer not in (Invitation.Answer.ACCEPTED, Invitation.Answer.DECLINED):
             raise DomainError(
                 "Välj ett svar: accepterar eller avböjer.",
@@ -394,7 +463,16 @@ def record_answer(
         )
         invitation.answered_at = timezone.now()
         invitation.answered_by = actor
-        invitation.save(update_fields=["answer", "decline_reason", "answered_at", "answered_by"])
+        invitation.lock_version = stored.lock_version + 1
+        invitation.save(
+            update_fields=[
+                "answer",
+                "decline_reason",
+                "answered_at",
+                "answered_by",
+                "lock_version",
+            ]
+        )
         change.note = _invitee(invitation, change.case)
     return invitation
 
@@ -420,7 +498,8 @@ def move_meeting(
     """Flytta mötet: the same meeting at a new time or place, with a higher sequence (as an
     iCalendar update). Everyone stays invited, but every answer is reset to "no answer": an
     answer was given to the old time, so each party confirms the new one (RFC 5546 resets a
-    participant's status when the organiser changes the time in the same way)."""
+    participant's status when the organiser changes the time in the same way). An attendance
+    where nobody came is cleared too: it was the old time's."""
     with _changing(meeting.case, "move_meeting", actor, None, what="meeting") as change:
         locked = _locked_meeting(meeting, change.case)
         _check_sequence(locked, expected_sequence)
@@ -442,6 +521,8 @@ def move_meeting(
             decline_reason="",
             answered_at=None,
             answered_by=None,
+            attended=None,
+            lock_version=F("lock_version") + 1,
         )
         change.note = f"{was} → {_when(locked.starts_at)}"
     return locked
@@ -471,11 +552,14 @@ def record_attendance(
     attended: dict[int, bool],
     came_without_answer: Collection[int] = (),
     expected_sequence: int | None = None,
+    expected_versions: Mapping[int, int] | None = None,
 ) -> None:
     """Närvaro, once the meeting has started. Keys are invitation ids. A party is marked present
     if it accepted the call, or, when it never answered, if the coordinator confirms it came
     without answering (`came_without_answer`). A party that declined is not marked present: if
-    it came after all, its answer is changed to accepted first, so the record stays true."""
+    it came after all, its answer is changed to accepted first, so the record stays true.
+    `expected_versions` holds the lock_version the form showed for each invitation: attendance
+    or an answer recorded meanwhile is not overwritten unseen."""
     with _changing(meeting.case, "record_attendance", actor, None, what="attendance") as change:
         locked = _locked_meeting(meeting, change.case)
         _check_sequence(locked, expected_sequence)
@@ -490,6 +574,11 @@ def record_attendance(
         invitations = list(
             locked.invitations.filter(pk__in=attended).select_related("unit", "related_party")
         )
+        if expected_versions is not None and any(
+            expected_versions.get(invitation.pk) != invitation.lock_version
+            for invitation in invitations
+        ):
+            raise StaleEdit(current=locked)
         problems = []
         for invitation in invitations:
             if not attended[invitation.pk]:
@@ -523,5 +612,6 @@ def record_attendance(
         _raise_all(problems)
         for invitation in invitations:
             invitation.attended = attended[invitation.pk]
-        Invitation.objects.bulk_update(invitations, ["attended"])
+            invitation.lock_version += 1
+        Invitation.objects.bulk_update(invitations, ["attended", "lock_version"])
         change.note = _when(locked.starts_at)

@@ -19,6 +19,7 @@ from ..models import (
     Meeting,
     PlanVersion,
     SipCase,
+    State,
     approved_version_error,
 )
 from ._core import (
@@ -28,6 +29,7 @@ from ._core import (
     _raise_all,
     _required,
 )
+from .follow_up import follow_up_meeting
 from .meetings import MeetingCall, _create_meeting
 
 
@@ -336,6 +338,63 @@ def propose_plan(case: SipCase, *, actor, expected_version: int) -> PlanVersion:
     return draft
 
 
+def _sip_meeting(case: SipCase) -> Meeting | None:
+    """The SIP meeting being held: the latest one that is not cancelled."""
+    return (
+        case.meetings.filter(kind=Meeting.Kind.SIP, cancelled_at__isnull=True)
+        .order_by("-starts_at", "-pk")
+        .first()
+    )
+
+
+def establishing_problem(case: SipCase) -> DomainError | None:
+    """Why the plan cannot be established (fastställas) yet at this step, if so. While a SIP
+    meeting is called the plan is made at that meeting, so it must have started; during
+    follow-up the new version comes out of the follow-up meeting, so that meeting must have
+    started and its evaluation (uppföljning) be recorded. Between meetings a new version can be
+    established at any time."""
+    if case.state not in (State.MEETING_CALLED, State.FOLLOW_UP):
+        return None
+    follow_up = case.state == State.FOLLOW_UP
+    meeting = follow_up_meeting(case) if follow_up else _sip_meeting(case)
+    if meeting is None:
+        return DomainError(
+            "Det finns inget kallat möte som planen tas fram vid. Kalla till mötet först.",
+            "There is no meeting called at which the plan is made. Call the meeting first.",
+            "",
+            code="no_meeting",
+        )
+    if meeting.starts_at > timezone.now():
+        when = f"{timezone.localtime(meeting.starts_at):%Y-%m-%d %H:%M}"
+        if follow_up:
+            return DomainError(
+                f"Den nya versionen av planen kan fastställas först när uppföljningsmötet har "
+                f"börjat ({when}).",
+                f"The new version of the plan can be established only once the follow-up "
+                f"meeting has started ({when}).",
+                "",
+                code="meeting_not_started",
+            )
+        return DomainError(
+            f"Planen kan fastställas först när SIP-mötet har börjat ({when}): den tas fram "
+            f"tillsammans med personen vid mötet.",
+            f"The plan can be established only once the SIP meeting has started ({when}): it is "
+            f"made together with the person at the meeting.",
+            "",
+            code="meeting_not_started",
+        )
+    if follow_up and not meeting.evaluations.exists():
+        return DomainError(
+            "Registrera först uppföljningen av målen och insatserna vid uppföljningsmötet, och "
+            "fastställ sedan den nya versionen.",
+            "First record the follow-up of the goals and interventions at the follow-up "
+            "meeting, then establish the new version.",
+            "",
+            code="evaluation_missing",
+        )
+    return None
+
+
 def establish_plan(
     case: SipCase,
     *,
@@ -345,10 +404,13 @@ def establish_plan(
     approved_by_name: str,
 ) -> PlanVersion:
     """The person (or guardian) approves the draft: it becomes the valid version and is never
-    changed again; the version it replaces stays readable as superseded."""
+    changed again; the version it replaces stays readable as superseded. While a meeting is
+    called, only once it has started (and during follow-up, once it is evaluated): see
+    `establishing_problem`."""
     with _changing(case, "establish_plan", actor, None, what="plan") as change:
         draft = _locked_draft(change, expected_version)
-        problems: list[DomainError | None] = list(plan_problems(draft))
+        problems: list[DomainError | None] = [establishing_problem(change.case)]
+        problems += plan_problems(draft)
         problems.append(
             _required(
                 approved_by_name.strip(),

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from samplan.directory.models import Unit
 from samplan.errors import DomainError, StaleEdit
-from samplan.people.models import Person, RelatedParty
+from samplan.people.models import RelatedParty
 
 from ..models import (
     Participant,
@@ -86,16 +86,23 @@ def update_preparation(
         preparation.lock_version += 1
         preparation.save()
         if invited_related_parties is not None:
-            _check_own_parties(change.case.person, invited_related_parties)
+            _check_own_parties(change.case, invited_related_parties)
             preparation.invited_related_parties.set(invited_related_parties)
     return preparation
 
 
-def _check_own_parties(person: Person, parties: Sequence[RelatedParty]) -> None:
-    if any(party.person_id != person.pk for party in parties):
+def _check_own_parties(case: SipCase, parties: Sequence[RelatedParty]) -> None:
+    """Only the related parties known in this SIP (SipCase.related_parties) can be invited: a
+    party of the same person registered in another SIP stays there."""
+    if not parties:
+        return
+    known = set(case.related_parties.values_list("pk", flat=True))
+    if any(party.pk not in known for party in parties):
         raise DomainError(
-            "Bara personens egna närstående och företrädare kan bjudas in.",
-            "Only the person's own relatives and representatives can be invited.",
+            "Bara närstående och företrädare som finns i denna SIP kan bjudas in. Lägg till "
+            "dem från SIP:ens sida först.",
+            "Only relatives and representatives known in this SIP can be invited. Add them "
+            "from the SIP's page first.",
             "related_parties",
             code="foreign_party",
         )

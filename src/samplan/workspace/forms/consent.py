@@ -160,9 +160,15 @@ class RevokeConsentForm(VersionedForm):
     )
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, organisations, **kwargs):
+    def __init__(self, *args, organisations, coordinating: Organisation | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organisations"].queryset = organisations
+        if coordinating is not None and organisations.filter(pk=coordinating.pk).exists():
+            # Said before the choice, so no one picks what will be refused.
+            self.fields["organisations"].help_text = _(
+                "Their units lose access to the SIP at once. %(organisation)s holds the "
+                "coordinating unit: its consent is revoked only together with all organisations."
+            ) % {"organisation": coordinating.name}
 
     def clean(self):
         data = super().clean()

@@ -7,6 +7,7 @@ errors read in Swedish and English from the domain error itself; these forms onl
 from __future__ import annotations
 
 from django import forms
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from samplan.access.services import active_unit_ids
@@ -62,12 +63,25 @@ class FindPersonForm(_ActingUnitMixin, forms.Form):
     identity_number = _identity_number_field()
     reserve_number = _reserve_number_field()
     unit = forms.ModelChoiceField(
-        queryset=Unit.objects.none(), label=_("Your unit that takes the initiative"), empty_label=None
+        queryset=Unit.objects.none(),
+        label=_("Your unit that takes the initiative"),
+        empty_label=None,
     )
 
     def __init__(self, *args, units, **kwargs):
         super().__init__(*args, **kwargs)
         self._set_units("unit", units)
+        # Checked as it is typed (htmx); the answer goes to the live region after the field.
+        self.fields["identity_number"].widget.attrs.update(
+            {
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "hx-post": reverse("workspace:check_identity"),
+                "hx-trigger": "keyup changed delay:400ms",
+                "hx-target": f"#{self['identity_number'].auto_id}-check",
+                "hx-swap": "innerHTML",
+            }
+        )
 
 
 class RegisterPersonForm(_ActingUnitMixin, forms.Form):
@@ -76,7 +90,9 @@ class RegisterPersonForm(_ActingUnitMixin, forms.Form):
     identity_number = _identity_number_field()
     reserve_number = _reserve_number_field()
     unit = forms.ModelChoiceField(
-        queryset=Unit.objects.none(), label=_("Your unit that registers the person"), empty_label=None
+        queryset=Unit.objects.none(),
+        label=_("Your unit that registers the person"),
+        empty_label=None,
     )
     given_name = forms.CharField(label=_("Given name"), required=False, max_length=100)
     family_name = forms.CharField(label=_("Family name"), required=False, max_length=100)

@@ -171,9 +171,12 @@ class CancelMeetingForm(VersionedForm):
 
 
 class AnswerForm(VersionedForm):
-    """The answer to one invitation. `version` is the meeting's sequence: an answer to a time
-    that has since moved is refused. Prefixed by the invitation, so that every invitation on the
-    meeting page has its own."""
+    """The answer to one invitation. `version` is the invitation's lock_version: an answer
+    recorded meanwhile is not overwritten unseen. `sequence` is the meeting's: an answer to a
+    time that has since moved is refused, and the page says so. Prefixed by the invitation, so
+    that every invitation on the meeting page has its own."""
+
+    sequence = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
 
     answer = forms.ChoiceField(
         label=_("Answer"),
@@ -195,12 +198,17 @@ class AnswerForm(VersionedForm):
 class AttendanceForm(VersionedForm):
     """Who came, one checkbox per invitation (`attended_<id>`, the field the service names in
     its errors), and for those who never answered a second one: came without answering.
-    `version` is the meeting's sequence. Each invitation carries its invitee's `name`."""
+    `version` is the meeting's sequence; a hidden `lock_<id>` per invitation carries the
+    invitation's lock_version, so attendance or an answer saved meanwhile is not overwritten
+    unseen. Each invitation carries its invitee's `name`."""
 
     def __init__(self, *args, invitations, **kwargs):
         super().__init__(*args, **kwargs)
         self.rows = []
         for invitation in invitations:
+            self.fields[f"lock_{invitation.pk}"] = forms.IntegerField(
+                widget=forms.HiddenInput, min_value=0, initial=invitation.lock_version
+            )
             present = f"attended_{invitation.pk}"
             self.fields[present] = forms.BooleanField(
                 label=invitation.name,
@@ -223,6 +231,17 @@ class AttendanceForm(VersionedForm):
             invitation.pk: self.cleaned_data[f"attended_{invitation.pk}"]
             for invitation, _present, _unanswered in self.rows
         }
+
+    def versions(self) -> dict[int, int]:
+        """The lock_version of each invitation as the form showed it."""
+        return {
+            invitation.pk: self.cleaned_data[f"lock_{invitation.pk}"]
+            for invitation, _present, _unanswered in self.rows
+        }
+
+    def lock_fields(self):
+        """The hidden version fields, one per invitation, for the template."""
+        return [self[f"lock_{invitation.pk}"] for invitation, _p, _u in self.rows]
 
     def came_without_answer(self) -> set[int]:
         return {

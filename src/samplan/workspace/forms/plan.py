@@ -354,6 +354,7 @@ class PlanEditor:
         self.bound = bound
         self._intervention_rows: list[int] | None = None
         self._domain_messages: set[str] = set()
+        self._refusals: list[str] = []
         if bound:
             self.plan = PlanForm(data, choices=choices)
         else:
@@ -427,8 +428,19 @@ class PlanEditor:
 
     # -- showing errors --
 
+    def refuse(self, message: str) -> None:
+        """Say why the change asked for was not made (the plan can no longer be edited). Shown
+        also on a form that is not bound, which keeps what was typed without judging it."""
+        self._refusals.append(str(message))
+
+    @property
+    def refusals(self) -> list[str]:
+        return self._refusals
+
     @property
     def errors(self) -> bool:
+        if self._refusals:
+            return True
         if not self.bound:
             return False
         return bool(
@@ -436,9 +448,10 @@ class PlanEditor:
         )
 
     def non_field_errors(self) -> list[str]:
-        errors = list(self.plan.non_field_errors()) if self.bound else []
-        for formset in self.parts.values():
-            if self.bound:
+        errors = list(self._refusals)
+        if self.bound:
+            errors.extend(self.plan.non_field_errors())
+            for formset in self.parts.values():
                 errors.extend(formset.non_form_errors())
         return errors
 

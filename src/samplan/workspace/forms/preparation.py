@@ -80,9 +80,10 @@ class PreparationForm(VersionedForm):
         label=_("Other support"), required=False, widget=forms.Textarea(attrs=_TEXT)
     )
 
-    def __init__(self, *args, person, **kwargs):
+    def __init__(self, *args, case, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["related_parties"].queryset = person.related_parties.order_by("kind", "name")
+        # The parties known in this SIP only; the person's parties in other SIPs stay there.
+        self.fields["related_parties"].queryset = case.related_parties.order_by("kind", "name")
 
     def preparation_values(self) -> dict:
         """The cleaned values for services.update_preparation (PREPARATION_FIELDS)."""

@@ -11,24 +11,17 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from samplan.access.services import active_unit_ids, cases_visible_to, get_case_for
+from samplan.access.services import cases_visible_to, get_case_for
 from samplan.cases import services
 from samplan.cases.models import Consent, ConsentScope, State
-from samplan.cases.rules import drives_case
+from samplan.cases.services.consent import partial_revocation_problem
 from samplan.cases.transitions import CONSENTED_STATES
 from samplan.directory.models import Organisation
-from samplan.errors import StaleEdit
+from samplan.errors import StaleEdit, form_error_response
 from samplan.people.models import RelatedParty
 
 from ..actions import attempt, with_version
 from ..forms.consent import ConsentForm, InformationForm, RevokeConsentForm
-
-
-def _refuse_stale(form, case) -> None:
-    """A form based on an older version is stale even when its action is still allowed from
-    the newer state; say so before the service, which checks the state first."""
-    if form.cleaned_data["version"] != case.lock_version:
-        raise StaleEdit(current=case)
 
 
 @login_required
@@ -41,19 +34,17 @@ def record_information(request, case_id: int):
     )
     status = 200
     if request.method == "POST":
-
-        def call():
-            _refuse_stale(form, case)
-            return services.record_information(
+        result = attempt(
+            form,
+            lambda: services.record_information(
                 case,
                 actor=request.user,
                 expected_version=form.cleaned_data["version"],
                 guardians_contacted=form.cleaned_data.get("guardians_contacted", False),
                 child_views=form.cleaned_data.get("child_views", ""),
                 note=form.cleaned_data["note"],
-            )
-
-        result = attempt(form, call)
+            ),
+        )
         if result.ok:
             messages.success(request, _("Information given is recorded."))
             return redirect("workspace:case_detail", case_id=case.pk)
@@ -62,11 +53,9 @@ def record_information(request, case_id: int):
             form = with_version(InformationForm, request.POST, case.lock_version, minor=minor)
             form.add_error(None, StaleEdit().message)
         status = result.status
-    guardians = [
-        party
-        for party in case.person.related_parties.all()
-        if party.kind == RelatedParty.Kind.GUARDIAN
-    ]
+    guardians = list(
+        case.related_parties.filter(kind=RelatedParty.Kind.GUARDIAN).order_by("name", "pk")
+    )
     return render(
         request,
         "workspace/consent/information.html",
@@ -120,7 +109,6 @@ def record_consent(request, case_id: int):
     if request.method == "POST":
 
         def call():
-            _refuse_stale(form, case)
             values = form.cleaned_data
             answer = {
                 "actor": request.user,
@@ -194,16 +182,25 @@ def revoke_consent(request, case_id: int):
             "organisation_id"
         )
     ).order_by("name")
+    coordinating = case.coordinating_unit.organisation
     form = RevokeConsentForm(
-        request.POST or None, organisations=organisations, initial={"version": case.lock_version}
+        request.POST or None,
+        organisations=organisations,
+        coordinating=coordinating,
+        initial={"version": case.lock_version},
     )
     status = 200
     if request.method == "POST":
         if form.is_valid() and not form.cleaned_data["confirmed"]:
-            return _render_revoke_confirmation(request, case, form)
+            problem = _revocation_problem(case, form, organisations)
+            # A refused revocation is said before the confirmation, not after it. Someone who
+            # may not revoke at all goes on to the service, which refuses and logs the refusal.
+            if problem is None or not request.user.has_perm("cases.take_part", case):
+                return _render_revoke_confirmation(request, case, form)
+            form_error_response(form, problem)
+            return _render_revoke(request, case, form, consent, 400)
 
         def call():
-            _refuse_stale(form, case)
             chosen = [] if form.cleaned_data["everything"] else form.cleaned_data["organisations"]
             return services.revoke_consent(
                 case,
@@ -241,15 +238,33 @@ def revoke_consent(request, case_id: int):
             data = request.POST.copy()
             data["confirmed"] = ""
             form = with_version(
-                RevokeConsentForm, data, case.lock_version, organisations=organisations
+                RevokeConsentForm,
+                data,
+                case.lock_version,
+                organisations=organisations,
+                coordinating=coordinating,
             )
             form.add_error(None, StaleEdit().message)
         status = result.status
+    return _render_revoke(request, case, form, consent, status)
+
+
+def _render_revoke(request, case, form, consent, status: int = 200):
     return render(
         request,
         "workspace/consent/revoke.html",
         {"case": case, "person": case.person, "form": form, "consent": consent},
         status=status,
+    )
+
+
+def _revocation_problem(case, form, organisations):
+    if form.cleaned_data["everything"]:
+        return None
+    return partial_revocation_problem(
+        case,
+        chosen={organisation.pk for organisation in form.cleaned_data["organisations"]},
+        covered={organisation.pk for organisation in organisations},
     )
 
 
@@ -279,19 +294,13 @@ urlpatterns = [
 
 
 def case_page_context(request, case, context: dict) -> dict:
-    """What the case page needs from this step (constant number of queries): the person's
-    related parties for the header, whether a child's guardians are missing, and which of the
-    information, consent and revocation pages this user may open now."""
-    user = request.user
-    related_parties = list(case.person.related_parties.all())
-    # The user already sees the case (get_case_for), so taking part is having a unit among its
-    # participants: rules.takes_part_in_case without its queries, on rows the page lists anyway.
-    my_units = set(active_unit_ids(user))
-    takes_part = not case.is_closed and any(
-        participant.unit_id in my_units and participant.removed_at is None
-        for participant in context["participants"]
-    )
-    drives = not case.is_closed and drives_case(user, case)
+    """What the case page needs from this step (constant number of queries): the related
+    parties known in THIS SIP for the header, whether a child's guardians are missing, and which
+    of the information, consent and revocation pages this user may open now (by the rights the
+    case page decided once, so no link leads to a refusal)."""
+    related_parties = list(case.related_parties.order_by("kind", "name", "pk"))
+    takes_part = not case.is_closed and context["may_take_part"]
+    drives = not case.is_closed and context["may_drive"]
     return {
         "related_parties": related_parties,
         "guardians_missing": case.person.is_minor

@@ -27,7 +27,7 @@ from samplan.directory.models import Unit
 from samplan.errors import DomainError
 from samplan.people import services as people_services
 from samplan.people.identity import parse_identity
-from samplan.people.models import Person, RelatedParty
+from samplan.people.models import Person
 
 from ..actions import attempt
 from ..forms.initiative import (
@@ -178,9 +178,7 @@ def _render_initiative(request, person, unit, form, *, registered=False, status:
     token = signing.dumps(
         {"person": person.pk, "user": request.user.pk, "unit": unit.pk}, salt=TOKEN_SALT
     )
-    guardians = [
-        party for party in person.related_parties.all() if party.kind == RelatedParty.Kind.GUARDIAN
-    ]
+    # No guardians or other parties here: those known are linked to SIPs this unit may not see.
     return render(
         request,
         "workspace/initiative/initiative.html",
@@ -188,7 +186,6 @@ def _render_initiative(request, person, unit, form, *, registered=False, status:
             "form": form,
             "person": person,
             "person_token": token,
-            "guardians": guardians,
             "registered": registered,
         },
         status=status,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch
+from django.db.models import prefetch_related_objects
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -20,7 +20,11 @@ from samplan.access.services import active_unit_ids, get_case_for
 from samplan.cases import services
 from samplan.cases.models import Invitation, Meeting, Preparation, State
 from samplan.cases.rules import drives_case
-from samplan.cases.services.meetings import covered_organisation_ids
+from samplan.cases.services.meetings import (
+    covered_organisation_ids,
+    meeting_now_called,
+    why_answering_is_closed,
+)
 from samplan.cases.transitions import TRANSITIONS
 from samplan.directory.models import Unit
 from samplan.errors import StaleEdit
@@ -94,31 +98,19 @@ def _is_check(request) -> bool:
     return request.method == "POST" and "check" in request.POST
 
 
-def _refuse_stale_case(form, case) -> None:
-    """A form based on an older version of the case is stale even where its action is still
-    allowed from the newer state; say so before the service, which checks the state first."""
-    if form.cleaned_data["version"] != case.lock_version:
-        raise StaleEdit(current=case)
-
-
-def _with_prefixed_version(form_class, data, version: int, prefix: str, **kwargs):
-    data = data.copy()
-    data[f"{prefix}-version"] = str(version)
-    form = form_class(data, prefix=prefix, **kwargs)
-    form.is_valid()
-    return form
-
-
 # --- Calling ------------------------------------------------------------------------------------
 
 
 def _call_form_options(case, preparation) -> dict:
     """What the call form offers: the units taking part (marked when the consent does not
-    cover them) and the people the person chose in the preparation."""
+    cover them) and the people the person chose in the preparation, among those known in this
+    SIP (a relative registered in another SIP of the person is not this SIP's to call)."""
     parties = (
-        preparation.invited_related_parties.order_by("kind", "name")
+        case.related_parties.filter(
+            pk__in=preparation.invited_related_parties.values("pk")
+        ).order_by("kind", "name")
         if preparation is not None
-        else case.person.related_parties.none()
+        else case.related_parties.none()
     )
     return {
         "units": Unit.objects.filter(
@@ -167,7 +159,6 @@ def call_meeting(request, case_id: int):
         service = services.call_follow_up if follow_up else services.call_meeting
 
         def call():
-            _refuse_stale_case(form, case)
             values = form.cleaned_data
             return service(
                 case,
@@ -226,32 +217,38 @@ def call_meeting(request, case_id: int):
 # --- The meeting and its answers ----------------------------------------------------------------
 
 
+def _answer_prefix(invitation: Invitation) -> str:
+    return f"answer-{invitation.pk}"
+
+
 def _render_meeting(request, case, meeting, *, answer_form=None, status=200):
     invitations = _invitations(meeting, case.person)
     drives = not case.is_closed and drives_case(request.user, case)
     own_units = set(active_unit_ids(request.user))
-    answering_open = (
-        meeting.cancelled_at is None and case.state in TRANSITIONS["record_answer"].sources
-    )
+    now_called = meeting_now_called(case, case.meetings.all())
+    current = now_called is not None and now_called.pk == meeting.pk
+    closed = why_answering_is_closed(case, meeting, now_called=now_called, invitations=invitations)
+    may_answer_some = False
     for invitation in invitations:
-        invitation.answerable = answering_open and (drives or invitation.unit_id in own_units)
-        if not invitation.answerable:
-            continue
-        prefix = f"answer-{invitation.pk}"
-        if answer_form is not None and answer_form.prefix == prefix:
+        may_answer = drives or invitation.unit_id in own_units
+        may_answer_some = may_answer_some or may_answer
+        invitation.form = None
+        if answer_form is not None and answer_form.prefix == _answer_prefix(invitation):
+            # A posted answer stays on screen with its error, even once answering has closed.
             invitation.form = answer_form
-        else:
+        elif closed is None and may_answer:
             invitation.form = AnswerForm(
-                prefix=prefix,
+                prefix=_answer_prefix(invitation),
                 initial={
-                    "version": meeting.sequence,
+                    "version": invitation.lock_version,
+                    "sequence": meeting.sequence,
                     "answer": invitation.answer
                     if invitation.answer != Invitation.Answer.NO_ANSWER
                     else None,
                     "decline_reason": invitation.decline_reason,
                 },
             )
-    current = _is_current(case, meeting)
+        invitation.answerable = invitation.form is not None
     return render(
         request,
         "workspace/meetings/meeting.html",
@@ -263,6 +260,10 @@ def _render_meeting(request, case, meeting, *, answer_form=None, status=200):
             "unanswered": [i for i in invitations if i.answer == Invitation.Answer.NO_ANSWER],
             "warnings": _meeting_warnings(_preparation_of(case), meeting) if current else [],
             "posted": answer_form,
+            # Why this user's answer forms are gone (a cancelled meeting says so already).
+            "answers_closed": closed.message
+            if closed is not None and may_answer_some and meeting.cancelled_at is None
+            else "",
             "may_move": drives and current,
             "may_cancel": drives and current,
             "may_record_attendance": drives
@@ -275,14 +276,9 @@ def _render_meeting(request, case, meeting, *, answer_form=None, status=200):
 
 
 def _is_current(case, meeting) -> bool:
-    """The meeting the case waits for now: the one that can be moved or cancelled."""
-    if meeting.cancelled_at is not None:
-        return False
-    if case.state == State.MEETING_CALLED:
-        return meeting.kind == Meeting.Kind.SIP
-    if case.state == State.FOLLOW_UP:
-        return meeting.kind == Meeting.Kind.FOLLOW_UP
-    return False
+    """The meeting the case waits for now: the one that can be moved, cancelled or answered."""
+    now_called = meeting_now_called(case, case.meetings.all())
+    return now_called is not None and now_called.pk == meeting.pk
 
 
 def _meeting_warnings(preparation, meeting) -> list[str]:
@@ -312,7 +308,7 @@ def answer_invitation(request, case_id: int, meeting_id: int, invitation_id: int
     meeting = _meeting_of(case, meeting_id)
     invitation = get_object_or_404(Invitation.objects.filter(meeting=meeting), pk=invitation_id)
     invitation.meeting = meeting
-    prefix = f"answer-{invitation.pk}"
+    prefix = _answer_prefix(invitation)
     form = AnswerForm(request.POST, prefix=prefix)
     result = attempt(
         form,
@@ -321,7 +317,8 @@ def answer_invitation(request, case_id: int, meeting_id: int, invitation_id: int
             actor=request.user,
             answer=form.cleaned_data["answer"],
             decline_reason=form.cleaned_data["decline_reason"],
-            expected_sequence=form.cleaned_data["version"],
+            expected_version=form.cleaned_data["version"],
+            expected_sequence=form.cleaned_data["sequence"],
         ),
     )
     if result.ok:
@@ -329,14 +326,37 @@ def answer_invitation(request, case_id: int, meeting_id: int, invitation_id: int
         return redirect("workspace:meeting_detail", case_id=case.pk, meeting_id=meeting.pk)
     if result.stale:
         meeting = _meeting_of(case, meeting_id)
-        form = _with_prefixed_version(AnswerForm, request.POST, meeting.sequence, prefix)
-        form.add_error(None, StaleEdit().message)
-        form.add_error(
-            None,
-            _("The meeting was moved: it is now %(when)s. Answer for the new time.")
-            % {"when": f"{timezone.localtime(meeting.starts_at):%Y-%m-%d %H:%M}"},
+        newer = _name(
+            Invitation.objects.select_related("unit", "related_party").get(pk=invitation.pk),
+            case.person,
         )
+        moved = form.cleaned_data["sequence"] != meeting.sequence
+        data = request.POST.copy()
+        data[f"{prefix}-sequence"] = str(meeting.sequence)
+        form = with_version(AnswerForm, data, newer.lock_version, prefix=prefix)
+        form.add_error(None, StaleEdit().message)
+        if moved:
+            form.add_error(
+                None,
+                _("The meeting was moved: it is now %(when)s. Answer for the new time.")
+                % {"when": f"{timezone.localtime(meeting.starts_at):%Y-%m-%d %H:%M}"},
+            )
+        else:
+            form.add_error(None, _recorded_meanwhile(newer))
     return _render_meeting(request, case, meeting, answer_form=form, status=result.status)
+
+
+def _recorded_meanwhile(invitation: Invitation) -> str:
+    if invitation.answer == Invitation.Answer.NO_ANSWER:
+        answer = _("no answer")
+    elif invitation.decline_reason:
+        answer = f"{invitation.get_answer_display()}: {invitation.decline_reason}"
+    else:
+        answer = invitation.get_answer_display()
+    return _("Recorded meanwhile for %(name)s: %(answer)s.") % {
+        "name": invitation.name,
+        "answer": answer,
+    }
 
 
 # --- Moving and cancelling ----------------------------------------------------------------------
@@ -414,17 +434,15 @@ def cancel_meeting(request, case_id: int, meeting_id: int):
     form = CancelMeetingForm(request.POST or None, initial={"version": case.lock_version})
     status = 200
     if request.method == "POST":
-
-        def call():
-            _refuse_stale_case(form, case)
-            return services.cancel_meeting(
+        result = attempt(
+            form,
+            lambda: services.cancel_meeting(
                 meeting,
                 actor=request.user,
                 expected_version=form.cleaned_data["version"],
                 reason=form.cleaned_data["reason"],
-            )
-
-        result = attempt(form, call)
+            ),
+        )
         if result.ok:
             messages.success(
                 request,
@@ -473,17 +491,20 @@ def record_attendance(request, case_id: int, meeting_id: int):
                 attended=form.attended(),
                 came_without_answer=form.came_without_answer(),
                 expected_sequence=form.cleaned_data["version"],
+                expected_versions=form.versions(),
             ),
         )
         if result.ok:
             messages.success(request, _("Attendance is recorded."))
             return redirect("workspace:meeting_detail", case_id=case.pk, meeting_id=meeting.pk)
         if result.stale:
+            # The ticks stay as posted; the versions become the newer ones, shown beside them.
             meeting = _meeting_of(case, meeting_id)
             invitations = _invitations(meeting, case.person)
-            form = with_version(
-                AttendanceForm, request.POST, meeting.sequence, invitations=invitations
-            )
+            data = request.POST.copy()
+            for invitation in invitations:
+                data[f"lock_{invitation.pk}"] = str(invitation.lock_version)
+            form = with_version(AttendanceForm, data, meeting.sequence, invitations=invitations)
             form.add_error(None, StaleEdit().message)
         status = result.status
     return render(
@@ -495,6 +516,7 @@ def record_attendance(request, case_id: int, meeting_id: int):
             "meeting": meeting,
             "form": form,
             "started": meeting.starts_at <= timezone.now(),
+            "newer": invitations if status == 409 else None,
         },
         status=status,
     )
@@ -528,32 +550,26 @@ urlpatterns = [
 def case_page_context(request, case, context: dict) -> dict:
     """The meetings of the case with every invitation, its answer and attendance, who has not
     answered, and the warnings against the person's preferences for the meeting now called.
-    A constant number of queries, however many meetings and invitations."""
-    meetings = list(
-        case.meetings.prefetch_related(
-            Prefetch(
-                "invitations",
-                queryset=Invitation.objects.select_related(
-                    "unit", "related_party", "answered_by"
-                ).order_by("pk"),
-            )
-        ).order_by("starts_at", "pk")
-    )
+    Reuses the meetings and the preparation the case page has already loaded: a constant number
+    of queries, however many meetings and invitations."""
+    meetings = context["meetings"]
+    # The case page loads invitations without who recorded each answer; one query adds it.
+    prefetch_related_objects(meetings, "invitations__answered_by")
+    now_called = meeting_now_called(case, meetings)
     own_units = set(active_unit_ids(request.user))
     preparation = context.get("preparation")
     for meeting in meetings:
-        meeting.invitation_list = [
-            _name(invitation, case.person) for invitation in meeting.invitations.all()
-        ]
+        invitations = sorted(meeting.invitations.all(), key=lambda invitation: invitation.pk)
+        meeting.invitation_list = [_name(invitation, case.person) for invitation in invitations]
         meeting.unanswered = [
             i for i in meeting.invitation_list if i.answer == Invitation.Answer.NO_ANSWER
         ]
-        meeting.is_current = _is_current(case, meeting)
+        meeting.is_current = now_called is not None and meeting.pk == now_called.pk
         meeting.warnings = _meeting_warnings(preparation, meeting) if meeting.is_current else []
-        meeting.mine_to_answer = meeting.is_current and any(
-            i.unit_id in own_units for i in meeting.unanswered
-        )
-    drives = not case.is_closed and drives_case(request.user, case)
+        meeting.mine_to_answer = why_answering_is_closed(
+            case, meeting, now_called=now_called, invitations=invitations
+        ) is None and any(i.unit_id in own_units for i in meeting.unanswered)
+    drives = not case.is_closed and context["may_drive"]
     return {
         "meetings": meetings,
         "may_call_meeting": drives and case.state in CALLABLE_STATES,

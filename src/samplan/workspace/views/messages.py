@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from samplan.access.models import AuditEvent
-from samplan.access.services import active_unit_ids, audit, get_case_for
+from samplan.access.services import acting_unit_for, audit, get_case_for
 from samplan.cases import services
 from samplan.cases.models import (
     CaseMessage,
@@ -106,6 +106,7 @@ def case_page_context(request, case, context: dict) -> dict:
     return thread_context(
         request,
         case,
+        may_take_part=context["may_take_part"],
         participants=context.get("participants"),
         revoked_organisations=context.get("revoked_organisations"),
     )
@@ -117,13 +118,20 @@ def thread_context(
     *,
     message_form: MessageForm | None = None,
     acknowledge_form: AcknowledgeForm | None = None,
+    may_take_part: bool | None = None,
     participants=None,
     revoked_organisations: set[int] | None = None,
     status: str = "",
 ) -> dict:
     """The thread, newest last, each message with who has acknowledged it and which taking-part
-    units have not. Showing it marks the messages read for this user and is an audited read."""
+    units have not. Showing it marks the messages read for this user and is an audited read.
+    `may_take_part`: decided by the case page; the thread page asks the same rule here."""
     user = request.user
+    if may_take_part is None:
+        may_take_part = request.user.has_perm("cases.take_part", case)
+    # Writing and acknowledging follow the rules the services apply: a unit administrator
+    # reads the thread of their unit but does not write in it.
+    writes = may_take_part and not case.is_closed
     shown = list(
         case.messages.select_related("sender", "sender_unit")
         .prefetch_related(
@@ -150,8 +158,13 @@ def thread_context(
             unit.consent_revoked = unit.organisation_id in revoked_organisations
     else:
         units = []
-    # A unit administrator sees the thread of their unit but does not write in it.
-    works_here = case.acting_unit_id in active_unit_ids(user)
+    # The unit acknowledging is the one the service acts through (working roles only), which
+    # is not always the unit that grants the read (case.acting_unit_id may be administered).
+    acting_unit = (
+        acting_unit_for(user, case)
+        if writes and any(message.asks_acknowledgement for message in shown)
+        else None
+    )
     for message in shown:
         message.unread = message.sender_id != user.pk and not message.read_by_me
         acknowledged = {ack.unit_id for ack in message.acknowledgements.all()}
@@ -163,11 +176,10 @@ def thread_context(
             and unit.pk not in acknowledged
         ]
         message.may_acknowledge = (
-            works_here
+            acting_unit is not None
             and message.asks_acknowledgement
-            and not case.is_closed
-            and case.acting_unit_id not in (None, message.sender_unit_id)
-            and case.acting_unit_id not in acknowledged
+            and acting_unit.pk != message.sender_unit_id
+            and acting_unit.pk not in acknowledged
         )
     if shown:
         services.mark_messages_read(user, shown)
@@ -183,7 +195,7 @@ def thread_context(
         "case_messages": shown,
         "message_form": message_form or MessageForm(),
         "acknowledge_form": acknowledge_form,
-        "may_post_message": works_here and not case.is_closed,
+        "may_post_message": writes,
         "message_status": status,
     }
 

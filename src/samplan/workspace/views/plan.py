@@ -17,23 +17,21 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
-from django_htmx.http import HttpResponseClientRefresh
 
-from samplan.access.services import active_unit_ids, get_case_for
+from samplan.access.services import get_case_for
 from samplan.cases import services
 from samplan.cases.models import (
-    Consent,
-    ConsentScope,
     Intervention,
     Invitation,
     Meeting,
     Participant,
     PlanVersion,
 )
+from samplan.cases.services.meetings import covered_organisation_ids
+from samplan.cases.services.plan import establishing_problem
 from samplan.cases.transitions import check_transition
 from samplan.directory.models import Organisation, Unit
 from samplan.errors import StaleEdit, TransitionNotAllowed
-from samplan.people.models import RelatedParty
 
 from ..actions import attempt, with_version
 from ..forms.plan import (
@@ -78,19 +76,16 @@ def _draft_with_parts(case) -> PlanVersion | None:
 
 
 def plan_choices(case, plan: PlanVersion | None) -> PlanChoices:
-    """Three queries whatever the number of rows: units taking part (and those the plan already
-    names), organisations the active consent covers (and those named), the person's parties."""
+    """Four queries whatever the number of rows: units taking part (and those the plan already
+    names), organisations the consent covers today (the same rule as a meeting call, so an
+    expired or revoked consent offers none; and those the plan already names, so nothing saved
+    is lost), and the related parties known in this SIP (not the person's other SIPs)."""
     unit_ids, organisation_ids = set(), set()
     if plan is not None:
         unit_ids = {plan.main_responsible_unit_id} | {i.unit_id for i in plan.interventions.all()}
         organisation_ids = {i.organisation_id for i in plan.interventions.all()}
     taking_part = Participant.objects.filter(case=case, removed_at__isnull=True).values("unit_id")
-    covered = ConsentScope.objects.filter(
-        consent__case=case,
-        consent__decision=Consent.Decision.GIVEN,
-        consent__revoked_at__isnull=True,
-        revoked_at__isnull=True,
-    ).values("organisation_id")
+    covered = covered_organisation_ids(case)
     return PlanChoices(
         units=list(
             Unit.objects.filter(Q(pk__in=taking_part) | Q(pk__in=unit_ids - {None}))
@@ -98,11 +93,11 @@ def plan_choices(case, plan: PlanVersion | None) -> PlanChoices:
             .order_by("name", "pk")
         ),
         organisations=list(
-            Organisation.objects.filter(
-                Q(pk__in=covered) | Q(pk__in=organisation_ids - {None})
-            ).order_by("name", "pk")
+            Organisation.objects.filter(pk__in=covered | (organisation_ids - {None})).order_by(
+                "name", "pk"
+            )
         ),
-        parties=list(RelatedParty.objects.filter(person_id=case.person_id).order_by("name", "pk")),
+        parties=list(case.related_parties.order_by("name", "pk")),
     )
 
 
@@ -135,14 +130,16 @@ def suggested_attendees(case) -> list[tuple[str, str]]:
     return suggested
 
 
-def _why_not_editable(request, case) -> str:
+def _why_not_editable(request, case) -> tuple[str, int]:
+    """Why this user cannot write the plan now, and the status a refused change gets (as the
+    service's refusal would: 400 for the step of the process, 403 for the right); ("", 200)."""
     try:
         check_transition("save_plan_draft", case.state)
     except TransitionNotAllowed as error:
-        return error.message
+        return error.message, 400
     if not request.user.has_perm("cases.take_part", case):
-        return _("Your unit does not take part in this SIP, so you cannot write its plan.")
-    return ""
+        return _("Your unit does not take part in this SIP, so you cannot write its plan."), 403
+    return "", 200
 
 
 def _render_editor(
@@ -184,12 +181,31 @@ def plan_edit(request, case_id: int):
     source = draft or next(iter(plans), None)
     change = row_change(request.POST) if request.method == "POST" else None
     # A save goes to the service even so: it refuses, and a refused right is audited.
-    why_not = _why_not_editable(request, case) if request.method == "GET" or change else ""
-    if why_not and request.htmx:
-        return HttpResponseClientRefresh()  # the whole page then says why
-    if why_not:
+    why_not, refused_status = (
+        _why_not_editable(request, case) if request.method == "GET" or change else ("", 200)
+    )
+    if why_not and change is None:
         return render(request, EDITOR_TEMPLATE, {"case": case, "draft": draft, "why_not": why_not})
     choices = plan_choices(case, source)
+
+    if why_not:
+        # A row added or removed when the plan cannot be edited (the SIP closed meanwhile, or the
+        # user's unit does not take part): the form comes back as typed, unchanged, saying why.
+        editor = PlanEditor(request.POST, choices=choices, bound=False)
+        editor.refuse(why_not)
+        if request.htmx:
+            # htmx swaps only 2xx answers: the part it swaps in carries the refusal.
+            return render(
+                request,
+                PART_TEMPLATES[change.part],
+                {
+                    "case": case,
+                    "editor": editor,
+                    "focus": {"part": change.part, "row": None},
+                    "part_refusal": why_not,
+                },
+            )
+        return _render_editor(request, case, editor, draft=draft, status=refused_status)
 
     if request.method == "GET":
         named = source is not None and source.status == PlanVersion.Status.DRAFT
@@ -303,6 +319,9 @@ def plan_establish(request, case_id: int):
         (field_anchor(problem.field), problem.message)
         for problem in (services.plan_problems(draft) if draft else [])
     ]
+    # Before the meeting (or, in follow-up, its evaluation) the draft can be proposed but not
+    # established: the page says why instead of offering a form the service would refuse.
+    not_yet = establishing_problem(case)
     return render(
         request,
         "workspace/plan/establish.html",
@@ -311,6 +330,7 @@ def plan_establish(request, case_id: int):
             "draft": draft,
             "may_drive": may_drive,
             "problems": problems,
+            "not_yet": not_yet.message if not_yet else "",
             "proposal": proposal,
             "approval": approval,
         },
@@ -343,14 +363,11 @@ def case_page_context(request, case, context: dict) -> dict:
         check_transition("save_plan_draft", case.state)
     except TransitionNotAllowed:
         return {**extra, "may_edit_plan": False, "may_establish_plan": False}
-    # The case was read through get_case_for, so the user may see it; they take part when one
-    # of their units still does (rules.takes_part_in_case, from the rows the page shows anyway).
-    participants = context.get("participants")
-    if participants is None:
-        participants = Participant.objects.filter(case=case)
-    my_units = set(active_unit_ids(request.user))
-    return {
-        **extra,
-        "may_edit_plan": any(p.unit_id in my_units and p.removed_at is None for p in participants),
-        "may_establish_plan": request.user.has_perm("cases.drive", case),
-    }
+    # Decided once for the whole page (views/case.py), by the rules the services apply.
+    may_drive = context.get("may_drive")
+    if may_drive is None:
+        may_drive = request.user.has_perm("cases.drive", case)
+    may_take_part = context.get("may_take_part")
+    if may_take_part is None:
+        may_take_part = may_drive or request.user.has_perm("cases.take_part", case)
+    return {**extra, "may_edit_plan": may_take_part, "may_establish_plan": may_drive}

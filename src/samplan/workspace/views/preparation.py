@@ -8,6 +8,7 @@ from itertools import groupby
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import prefetch_related_objects
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
@@ -56,7 +57,7 @@ def _render(request, case, *, form=None, add_form=None, start_form=None, newer=N
     drives = not case.is_closed and drives_case(request.user, case)
     if form is None and may_edit:
         form = PreparationForm(
-            person=person,
+            case=case,
             initial={
                 "version": preparation.lock_version,
                 "related_parties": [
@@ -109,7 +110,7 @@ def preparation(request, case_id: int):
     case = get_case_for(request.user, case_id, what="preparation")
     if request.method == "GET":
         return _render(request, case)
-    form = PreparationForm(request.POST, person=case.person)
+    form = PreparationForm(request.POST, case=case)
     result = attempt(
         form,
         lambda: services.update_preparation(
@@ -126,7 +127,7 @@ def preparation(request, case_id: int):
     newer = None
     if result.stale:
         newer = result.stale.current
-        form = with_version(PreparationForm, request.POST, newer.lock_version, person=case.person)
+        form = with_version(PreparationForm, request.POST, newer.lock_version, case=case)
         form.add_error(None, StaleEdit().message)
     return _render(request, case, form=form, newer=newer, status=result.status)
 
@@ -136,20 +137,18 @@ def preparation(request, case_id: int):
 def start_preparation(request, case_id: int):
     case = get_case_for(request.user, case_id, what="preparation")
     form = VersionedForm(request.POST)
-
-    def call():
-        if form.cleaned_data["version"] != case.lock_version:
-            # Someone moved the case on since the page was read: show where it is now.
-            raise StaleEdit(current=case)
-        return services.start_preparation(
+    result = attempt(
+        form,
+        lambda: services.start_preparation(
             case, actor=request.user, expected_version=form.cleaned_data["version"]
-        )
-
-    result = attempt(form, call)
+        ),
+    )
     if result.ok:
         messages.success(request, _("The preparation has started."))
         return redirect("workspace:preparation", case_id=case.pk)
     if result.stale:
+        # Someone moved the case on since the page was read: show where it is now.
+        case.refresh_from_db()
         form = with_version(VersionedForm, request.POST, case.lock_version)
         form.add_error(None, StaleEdit().message)
     return _render(request, case, start_form=form, status=result.status)
@@ -184,8 +183,11 @@ urlpatterns = [
 
 def case_page_context(request, case, context: dict) -> dict:
     """What the case page needs from this step (constant number of queries): the preparation
-    with the people the person invites, and whether this user may open the preparation page."""
-    preparation = _preparation_of(case)
+    with the people the person invites, and whether this user may open the preparation page.
+    Reuses the preparation the case page has already loaded."""
+    preparation = context["preparation"] if "preparation" in context else _preparation_of(case)
+    if preparation is not None:
+        prefetch_related_objects([preparation], "invited_related_parties")
     return {
         "preparation": preparation,
         "preparation_invited": (
