@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from samplan.access.models import AuditEvent
 from samplan.access.services import active_unit_ids, cases_visible_to
+from samplan.cases.deadlines import next_step, overdue_q
 from samplan.cases.models import CaseEvent, ConsentScope, PlanVersion, SipCase, State
 from samplan.demo.county import PASSWORD, DemoCounty, read_data
 from samplan.demo.county.clock import Clock
@@ -117,10 +118,11 @@ def test_discharge_sip_is_near_its_deadline_and_overdue_cases_show(demo):
     assert gunnel.kind == SipCase.Kind.DISCHARGE
     assert dt.timedelta(days=1) < now - gunnel.discharge_notice_at < dt.timedelta(days=3)
     assert now < gunnel.call_deadline < now + dt.timedelta(days=2)
-    assert not gunnel.is_overdue
+    assert not next_step(gunnel).overdue and next_step(gunnel).due_soon
 
-    overdue = set(SipCase.objects.overdue().values_list("person__given_name", flat=True))
-    assert overdue == {"Stefan"}
+    overdue = set(SipCase.objects.filter(overdue_q()).values_list("person__given_name", flat=True))
+    # Stefan's meeting call is late; Maj-Britt's follow-up date has passed.
+    assert overdue == {"Stefan", "Maj-Britt"}
     assert case_of("Maj-Britt").valid_plan().follow_up_on < timezone.localdate()
 
 

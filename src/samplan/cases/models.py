@@ -58,14 +58,6 @@ class SipCaseQuerySet(models.QuerySet):
     def open(self):
         return self.exclude(state=State.CLOSED)
 
-    def overdue(self, now=None):
-        """Cases whose meeting call is late: the deadline passed and no meeting was called."""
-        now = now or timezone.now()
-        return self.filter(
-            state__in=[State.INITIATED, State.INFORMED, State.CONSENTED, State.PREPARATION],
-            call_deadline__lt=now,
-        )
-
 
 class SipCase(models.Model):
     """A SIP process for one person, from initiative to closing."""
@@ -167,14 +159,6 @@ class SipCase(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.state == State.CLOSED
-
-    @property
-    def is_overdue(self) -> bool:
-        return bool(
-            self.call_deadline
-            and self.state in {State.INITIATED, State.INFORMED, State.CONSENTED, State.PREPARATION}
-            and self.call_deadline < timezone.now()
-        )
 
     def current_consent(self) -> Consent | None:
         return (
