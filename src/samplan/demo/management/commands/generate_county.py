@@ -9,7 +9,7 @@ class Command(BaseCommand):
     help = (
         "Generate a synthetic county with N SIPs spread over every state, with bulk inserts, "
         "for benchmarks. Synthetic data: it bypasses the case services (see "
-        "samplan/demo/synthetic.py) and must never go into a real database."
+        "samplan/demo/synthetic/) and must never go into a real database."
     )
 
     def add_arguments(self, parser):

@@ -1,24 +1,5 @@
-"""A synthetic county of any size, for benchmarks: `manage.py generate_county --cases N`.
-
-This is synthetic benchmark data, never real and not the demo. It bypasses
-samplan.cases.services on purpose: the services lock each case, check the actor's rights and
-write an audit row per step, which is right for real work and would take hours for 100 000
-cases. What it writes has the shapes the services leave behind, so that pages and queries meet
-realistic data: every case reached its state along the transition table, with one timeline
-event per step; consent scopes cover the organisations of the participating units; each called
-unit has an invitation; an established plan has goals, interventions and attendees, and a
-follow-up leaves a draft of the next version copied from it, some of them put before the person
-for approval; the units taking part exchange case messages, some asking for acknowledgement,
-and the coordinator has read the older ones. No audit events are written: nobody has read or
-changed anything yet.
-
-The directory (a few hundred units, about a thousand staff) goes in with bulk_create. The cases
-and everything hanging on them go in as plain rows with keys the generator hands out itself,
-in batches: COPY on PostgreSQL, executemany elsewhere. That skips the ORM's per-value work and
-is about twice as fast as bulk_create (measured: docs/performance.md). Handing out keys means
-that nothing else may write to these tables meanwhile: generate into a benchmark database. The
-sequences are set past the new keys at the end, so normal inserts carry on afterwards.
-"""
+"""The generator: a directory of organisations, units and staff, then every case along the
+transition table with what each step leaves behind."""
 
 from __future__ import annotations
 
@@ -30,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.hashers import make_password
 from django.core.management.color import no_style
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from samplan.cases.models import (
@@ -56,256 +37,31 @@ from samplan.directory.validators import luhn_ok
 from samplan.people.identity import make_identity_number
 from samplan.people.models import Person, RelatedParty
 
-from .county import PASSWORD
-
-BATCH = 5000
-REGION_PREFIX = "Syntetiska regionen"
-
-Kind = Organisation.Kind
-Role = Assignment.Role
-Reason = SipCase.ClosingReason
-
-# Share of cases ending in each state: most SIPs are established or closed, some on the way.
-STATE_WEIGHTS = {
-    State.INITIATED: 6,
-    State.INFORMED: 5,
-    State.CONSENTED: 5,
-    State.PREPARATION: 6,
-    State.MEETING_CALLED: 8,
-    State.PLAN_ESTABLISHED: 30,
-    State.FOLLOW_UP: 10,
-    State.CLOSED: 30,
-}
-CLOSING_WEIGHTS = {
-    Reason.DECLINED: 20,
-    Reason.CONSENT_REVOKED: 10,
-    Reason.GOALS_REACHED: 40,
-    Reason.NO_LONGER_NEEDED: 15,
-    Reason.MOVED: 10,
-    Reason.DECEASED: 5,
-}
-# The steps to each state, along the transition table (cases/transitions.py).
-PATH = [
-    ("initiate", State.INITIATED),
-    ("record_information", State.INFORMED),
-    ("give_consent", State.CONSENTED),
-    ("start_preparation", State.PREPARATION),
-    ("call_meeting", State.MEETING_CALLED),
-    ("establish_plan", State.PLAN_ESTABLISHED),
-    ("call_follow_up", State.FOLLOW_UP),
-]
-STEPS_TO = {state: index + 1 for index, (_, state) in enumerate(PATH)}
-# Days between one step and the next (the first is the initiative itself).
-GAPS = [(0, 0), (0.5, 3), (0.5, 5), (0.5, 4), (0.5, 4), (5, 20), (40, 90)]
-
-
-def _words(text: str) -> list[str]:
-    return text.split()
-
-
-PLACE_PARTS = _words("Sjö Norr Väster Öster Söder Ek Björk Gran Lind Ås Berg Dal Strand Hav Älv")
-PLACE_ENDS = _words("by vik stad köping hamn torp sala näs")
-GIVEN_NAMES = _words(
-    "Anna Eva Maria Karin Sara Lena Kerstin Ingrid Elsa Alice Maja Noor Fatima Astrid Ebba "
-    "Lars Erik Karl Johan Anders Per Mohammed Ali Oskar Lucas Liam Elias Hugo Bertil Gunnar "
-    "Sven Yonas Amir Ahmed Olle Nils"
+from ..county import PASSWORD
+from .rows import KEYED, TABLES, CaseRelatedParty, _Rows, _weighted
+from .vocabulary import (
+    BATCH,
+    CLOSING_WEIGHTS,
+    COORDINATING_KINDS,
+    FAMILY_NAMES,
+    GAPS,
+    GIVEN_NAMES,
+    INTERVENTIONS,
+    LANGUAGES,
+    MESSAGES,
+    PATH,
+    PLACE_ENDS,
+    PLACE_PARTS,
+    PROFILES,
+    REGION_PREFIX,
+    STATE_WEIGHTS,
+    STEPS_TO,
+    STREETS,
+    Kind,
+    Profile,
+    Reason,
+    Role,
 )
-FAMILY_NAMES = _words(
-    "Andersson Johansson Karlsson Nilsson Eriksson Larsson Olsson Persson Svensson Gustafsson "
-    "Pettersson Jonsson Jansson Hansson Bengtsson Lindberg Jakobsson Magnusson Lindström "
-    "Olofsson Hassan Ali Mohammed Nguyen Haddad Lindqvist Åberg Öberg Sandberg Holm"
-)
-STREETS = _words("Storgatan Kyrkvägen Skolgatan Ekvägen Björkallén Parkvägen Strandvägen")
-LANGUAGES = _words("arabiska somaliska tigrinja persiska polska finska bosniska")
-MESSAGES = [
-    "Vi har pratat med personen och bokat nästa besök.",
-    "Kan någon ringa anhöriga före mötet?",
-    "Insatsen är på plats från måndag.",
-    "Personen vill flytta mötet en timme senare.",
-    "Beslutet är fattat; skickas hem i veckan.",
-]
-
-
-@dataclass(frozen=True)
-class Profile:
-    """A kind of SIP: how common, the person's age, which units coordinate and take part."""
-
-    weight: int
-    ages: tuple[int, int]
-    coordinating: tuple[str, ...]
-    taking_part: tuple[str, ...]
-    goals: tuple[str, ...]
-
-
-PROFILES = {
-    "elderly": Profile(
-        45,
-        (65, 99),
-        ("vc", "bistand"),
-        ("hemtjanst", "hemsjukvard", "rehab", "provider"),
-        ("Jag vill bo kvar hemma.", "Jag vill kunna gå till affären själv."),
-    ),
-    "psychiatry": Profile(
-        25,
-        (18, 65),
-        ("psykiatri", "soc_vuxen"),
-        ("boendestod", "fk", "af", "vc"),
-        ("Ha en egen lägenhet om ett år.", "Jobba deltid igen."),
-    ),
-    "child": Profile(
-        20,
-        (4, 17),
-        ("soc_barn", "bup"),
-        ("elevhalsa", "bup", "soc_barn", "habilitering"),
-        ("Gå i skolan tre dagar i veckan.", "Spela match igen."),
-    ),
-    "disability": Profile(
-        10,
-        (18, 45),
-        ("lss", "habilitering"),
-        ("boendestod", "vc", "habilitering"),
-        ("Laga middag själv tre dagar i veckan.", "Åka buss på egen hand."),
-    ),
-}
-INTERVENTIONS = {
-    "vc": "Läkemedelsgenomgång och uppföljning",
-    "bistand": "Biståndsbedömning och uppföljning av beslut",
-    "hemtjanst": "Hemtjänst morgon och kväll",
-    "hemsjukvard": "Hemsjukvård: såromläggning och läkemedel",
-    "rehab": "Gångträning två gånger i veckan",
-    "provider": "Hemtjänst med fast kontaktperson",
-    "psykiatri": "Läkemedelsuppföljning varje månad",
-    "soc_vuxen": "Stödsamtal varannan vecka",
-    "boendestod": "Boendestöd två gånger i veckan",
-    "fk": "Beslut om sjukpenning och avstämningsmöte",
-    "af": "Kartläggning inför arbetslivsinriktad rehabilitering",
-    "soc_barn": "Familjesamtal varannan vecka",
-    "bup": "KBT varje vecka",
-    "elevhalsa": "Anpassat schema och ett lugnt rum",
-    "habilitering": "Habiliteringsinsatser med bildstöd",
-    "lss": "Boende med särskild service enligt LSS",
-}
-COORDINATING_KINDS = {kind for profile in PROFILES.values() for kind in profile.coordinating}
-# Rows go in this order, so that every row finds the rows it refers to.
-# A guardian is known in the SIP it was registered in (SipCase.related_parties).
-CaseRelatedParty = SipCase.related_parties.through
-TABLES = (
-    Person,
-    RelatedParty,
-    SipCase,
-    CaseRelatedParty,
-    Participant,
-    CaseEvent,
-    Consent,
-    ConsentScope,
-    Preparation,
-    Meeting,
-    Invitation,
-    PlanVersion,
-    Goal,
-    Intervention,
-    Attendee,
-    CaseMessage,
-    MessageRead,
-    MessageAcknowledgement,
-)
-# rows that other rows refer to
-KEYED = (Person, RelatedParty, SipCase, Consent, Meeting, PlanVersion, CaseMessage)
-
-
-def _weighted(rng: random.Random, weights: dict):
-    return rng.choices(list(weights), weights=list(weights.values()))[0]
-
-
-class _Rows:
-    """Rows of one model, buffered and written without model instances. Columns left out get
-    the field's default, as the ORM would give them; keyed tables hand out their own keys."""
-
-    def __init__(self, model: type[models.Model], now: dt.datetime, *, keyed: bool):
-        self.model = model
-        self.keyed = keyed
-        fields = [f for f in model._meta.concrete_fields if keyed or not f.primary_key]
-        self.names = [f.attname for f in fields]
-        self.columns = [f.column for f in fields]
-        self.defaults = {
-            f.attname: (
-                now
-                if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-                else f.get_default()
-            )
-            for f in fields
-        }
-        self.date_kinds = [
-            "datetime"
-            if isinstance(f, models.DateTimeField)
-            else "date"
-            if isinstance(f, models.DateField)
-            else None
-            for f in fields
-        ]
-        self.rows: list[dict] = []
-        self.next_key = 0
-
-    def start_keys(self) -> None:
-        largest = self.model.objects.aggregate(largest=models.Max("pk"))["largest"]
-        self.next_key = (largest or 0) + 1
-
-    def add(self, **values) -> int | None:
-        row = self.defaults.copy()
-        row.update(values)
-        if len(row) != len(self.names):
-            unknown = sorted(set(values) - set(self.names))
-            raise ValueError(f"{self.model.__name__} has no field {unknown}")
-        if self.keyed:
-            row["id"] = self.next_key
-            self.next_key += 1
-        self.rows.append(row)
-        return row["id"] if self.keyed else None
-
-    def write(self, connection) -> int:
-        if not self.rows:
-            return 0
-        quote = connection.ops.quote_name
-        table = quote(self.model._meta.db_table)
-        columns = ", ".join(quote(column) for column in self.columns)
-        rows = ([row[name] for name in self.names] for row in self.rows)
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                convert = {
-                    "datetime": _sql_datetime(connection),
-                    "date": connection.ops.adapt_datefield_value,
-                }
-                converters = [convert.get(kind) for kind in self.date_kinds]
-                placeholders = ", ".join(["%s"] * len(self.columns))
-                cursor.executemany(
-                    f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
-                    [
-                        [
-                            change(value) if change and value is not None else value
-                            for change, value in zip(converters, row, strict=True)
-                        ]
-                        for row in rows
-                    ],
-                )
-        written = len(self.rows)
-        self.rows = []
-        return written
-
-
-def _sql_datetime(connection) -> Callable[[dt.datetime], str]:
-    """Django's own adapter, with a shortcut for UTC, which is all the generator makes."""
-    adapt = connection.ops.adapt_datetimefield_value
-
-    def convert(value: dt.datetime) -> str:
-        if value.tzinfo is dt.UTC and connection.timezone_name == "UTC":
-            return str(value.replace(tzinfo=None))
-        return adapt(value)
-
-    return convert
 
 
 @dataclass
