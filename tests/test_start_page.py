@@ -407,8 +407,12 @@ def _one_of_each(county, n: int) -> None:
 
 @pytest.mark.parametrize("username", ["alice", "bob"])
 def test_start_page_queries_do_not_grow_with_the_sips(client, county, username):
+    """Each section reads its rows and then tests visibility for those rows only (two queries
+    when it has rows, one when it has none), so the count depends on which sections have work,
+    never on how much: one SIP of each kind against four of each."""
     user = getattr(county, username)
-    _one_of_each(county, 2)
+    for n in range(6):
+        _one_of_each(county, n)
     client.force_login(user)
     client.get(START_URL)
     client.get(START_URL, {"view": "unit"})
@@ -420,9 +424,40 @@ def test_start_page_queries_do_not_grow_with_the_sips(client, county, username):
         return len(queries)
 
     one = (count(), count({"view": "unit"}))
-    for n in range(20):
+    for n in range(6, 24):
         _one_of_each(county, n)
     many = (count(), count({"view": "unit"}))
     shown = sum(len(s.items) for s in client.get(START_URL).context["sections"])
     assert shown >= 8
-    assert many == one, f"{username}: 1 SIP took {one} queries, 21 SIPs {many}"
+    assert many == one, f"{username}: one SIP of each kind took {one} queries, four {many}"
+
+
+def test_a_sip_of_my_unit_that_the_consent_no_longer_covers_is_not_shown_and_others_fill_in(
+    client, county, settings
+):
+    """Sections read rows by their own conditions and test visibility for those rows: a SIP
+    whose consent no longer covers bob's kommun ranks first but must not show, and the section
+    still fills up with those he may see."""
+    settings.SAMPLAN_START_SECTION_SIZE = 2
+
+    def preparing_with_hemtjanst():
+        case = case_in_state(county, State.PREPARATION)
+        services.add_participant(case, actor=county.alice, unit=county.hemtjanst)
+        return case
+
+    hidden = preparing_with_hemtjanst()
+    services.revoke_consent(
+        hidden,
+        actor=county.alice,
+        expected_version=hidden.lock_version,
+        organisations=[county.kommun],
+    )
+    shown = [preparing_with_hemtjanst() for _ in range(3)]
+    SipCase.objects.filter(pk=hidden.pk).update(call_deadline=timezone.now())  # most urgent
+    client.force_login(county.bob)
+    response = client.get(START_URL, {"view": "unit"})
+    html_of_section = section(response, "call")
+    assert hidden.person.full_name not in html_of_section
+    assert len(rows(html_of_section)) == 2
+    assert shown[0].person.full_name in html_of_section
+    assert not AuditEvent.objects.filter(user=county.bob, case_id=hidden.pk).exists()
