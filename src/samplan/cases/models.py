@@ -249,6 +249,18 @@ class Consent(models.Model):
         )
 
 
+def revoked_organisation_ids(consents) -> set[int]:
+    """Organisations the SIP's consent no longer covers, from its consents newest first (scopes
+    prefetched): scopes revoked one by one, or every scope once the whole consent is revoked or
+    has expired. Pages mark these organisations wherever they appear."""
+    active = next((consent for consent in consents if consent.is_active), None)
+    if active is not None:
+        return {scope.organisation_id for scope in active.scopes.all() if scope.revoked_at}
+    if consents and consents[0].decision == Consent.Decision.GIVEN:
+        return {scope.organisation_id for scope in consents[0].scopes.all()}
+    return set()
+
+
 class ConsentScope(models.Model):
     """One organisation the consent lets take part and exchange information; revocable alone."""
 

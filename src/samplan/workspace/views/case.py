@@ -22,7 +22,6 @@ from samplan.cases.deadlines import current_meeting, next_step
 from samplan.cases.models import (
     EVENT_LABELS,
     CaseEvent,
-    Consent,
     Intervention,
     Invitation,
     Meeting,
@@ -30,6 +29,7 @@ from samplan.cases.models import (
     PlanVersion,
     SipCase,
     State,
+    revoked_organisation_ids,
 )
 from samplan.directory.models import Assignment, Unit
 
@@ -72,13 +72,7 @@ def case_detail(request, case_id: int):
         case.consents.select_related("recorded_by").prefetch_related("scopes__organisation")
     )
     active_consent = next((c for c in consents if c.is_active), None)
-    revoked_organisations = set()
-    if active_consent:
-        revoked_organisations = {
-            scope.organisation_id for scope in active_consent.scopes.all() if scope.revoked_at
-        }
-    elif consents and consents[0].decision == Consent.Decision.GIVEN:
-        revoked_organisations = {scope.organisation_id for scope in consents[0].scopes.all()}
+    revoked_organisations = revoked_organisation_ids(consents)
     meetings = case.meetings.prefetch_related(
         Prefetch(
             "invitations",

@@ -20,10 +20,10 @@ from samplan.access.services import acting_unit_for, audit, get_case_for
 from samplan.cases import services
 from samplan.cases.models import (
     CaseMessage,
-    Consent,
     MessageAcknowledgement,
     MessageRead,
     Participant,
+    revoked_organisation_ids,
 )
 
 from ..actions import attempt
@@ -152,7 +152,8 @@ def thread_context(
                 .order_by("role", "unit__name")
             )
         if revoked_organisations is None:
-            revoked_organisations = _revoked_organisations(case)
+            consents = list(case.consents.prefetch_related("scopes"))
+            revoked_organisations = revoked_organisation_ids(consents)
         units = [p.unit for p in participants if p.removed_at is None]
         for unit in units:
             unit.consent_revoked = unit.organisation_id in revoked_organisations
@@ -197,18 +198,6 @@ def thread_context(
         "acknowledge_form": acknowledge_form,
         "may_post_message": writes,
         "message_status": status,
-    }
-
-
-def _revoked_organisations(case) -> set[int]:
-    """Organisations the latest consent no longer covers, marked as the case page marks them."""
-    consent = case.consents.prefetch_related("scopes").first()
-    if consent is None or consent.decision != Consent.Decision.GIVEN:
-        return set()
-    return {
-        scope.organisation_id
-        for scope in consent.scopes.all()
-        if scope.revoked_at or not consent.is_active
     }
 
 
