@@ -52,6 +52,12 @@ INSTALLED_APPS = [
     "csp",
     "django_tasks",
     "django_tasks_db",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "mozilla_django_oidc",
+    "samplan.accounts",
     "samplan.directory",
     "samplan.people",
     "samplan.cases",
@@ -179,6 +185,12 @@ SAMPLAN_TRUST_X_FORWARDED_FOR = env_bool("SAMPLAN_TRUST_X_FORWARDED_FOR")
 # Rows per page of the search (keyset pages, no count) and per section of the start page.
 SAMPLAN_CASE_LIST_PAGE_SIZE = 50
 SAMPLAN_START_SECTION_SIZE = 10
+
+# --- Sign-in: local accounts with two factors, lockout, sessions (samplan.accounts) ---
+
+# --- Single sign-on for staff: OpenID Connect (samplan.accounts.oidc) ---
+
+# --- Hardening: headers, proxies, limits ---
 
 LOGGING = {
     "version": 1,

@@ -39,6 +39,11 @@ class AuditEvent(models.Model):
         DISCLOSE = "disclose", _("Disclosed")
         COPY = "copy", _("Copied")
         PRINT = "print", _("Printed")
+        EXPORT = "export", _("Exported")
+        SIGN_IN = "sign_in", _("Signed in")
+        SIGN_OUT = "sign_out", _("Signed out")
+        # Granting, changing or ending an assignment (medarbetaruppdrag) or an account's role.
+        GRANT = "grant", _("Granted or changed access")
 
     class Outcome(models.TextChoices):
         ALLOWED = "allowed", _("Allowed")
@@ -62,6 +67,14 @@ class AuditEvent(models.Model):
         related_name="+",
     )
     unit_name = models.CharField(max_length=200, blank=True)
+    organisation = models.ForeignKey(
+        "directory.Organisation",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="+",
+    )
+    organisation_name = models.CharField(max_length=200, blank=True)
     person = models.ForeignKey(
         "people.Person",
         on_delete=models.DO_NOTHING,
@@ -81,6 +94,22 @@ class AuditEvent(models.Model):
     what = models.CharField(max_length=60, help_text=_("Kind of record or step, never its content"))
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     path = models.CharField(max_length=300, blank=True)
+    # The staff member a grant or a sign-in concerns (not the one acting), with a snapshot.
+    subject_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="+",
+    )
+    subject_username = models.CharField(max_length=150, blank=True)
+    # Process facts only (a role, a period, a review's scope), never the content of a record.
+    detail = models.CharField(max_length=300, blank=True)
+    # Read under emergency access (nödåtkomst): flagged for the log review.
+    emergency = models.BooleanField(default=False)
+    # The hash chain (access/chain.py): position and keyed hash over this row and the previous.
+    seq = models.BigIntegerField(null=True, unique=True)
+    chain_hash = models.CharField(max_length=64, blank=True)
 
     objects = AuditQuerySet.as_manager()
 
@@ -92,6 +121,12 @@ class AuditEvent(models.Model):
             models.Index(fields=["person", "at"]),
             models.Index(fields=["case", "at"]),
             models.Index(fields=["user", "at"]),
+            models.Index(fields=["unit", "at"]),
+            models.Index(fields=["organisation", "at"]),
+            models.Index(fields=["action", "at"]),
+            models.Index(
+                fields=["at"], condition=models.Q(emergency=True), name="audit_emergency_at"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -104,3 +139,50 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise append_only_error()
+
+
+class EmergencyAccess(models.Model):
+    """Nödåtkomst: a staff member of a unit that takes part in a SIP, whose organisation the
+    consent does not (or no longer) cover, opens it after giving a reason. Read only,
+    time-limited, and every read under it is flagged in the log."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="emergency_accesses"
+    )
+    unit = models.ForeignKey("directory.Unit", on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey("cases.SipCase", on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(_("reason"), max_length=1000)
+    granted_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-granted_at"]
+        verbose_name = _("emergency access")
+        verbose_name_plural = _("emergency accesses")
+        indexes = [models.Index(fields=["user", "case", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.case_id} {self.granted_at:%Y-%m-%d %H:%M}"
+
+
+class LogReview(models.Model):
+    """Loggkontroll: the record that a security officer reviewed the log, what the review
+    covered and what it concluded (HSLF-FS 2016:40 4 kap. 9 §)."""
+
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="log_reviews"
+    )
+    reviewed_at = models.DateTimeField(default=timezone.now)
+    period_start = models.DateField(_("from"))
+    period_end = models.DateField(_("to"))
+    # What was searched, in words (person by SIP/identity reference, user, unit, action, flags).
+    scope = models.CharField(_("what the review covered"), max_length=500)
+    conclusion = models.TextField(_("conclusion"), max_length=4000)
+
+    class Meta:
+        ordering = ["-reviewed_at"]
+        verbose_name = _("log review")
+        verbose_name_plural = _("log reviews")
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} {self.reviewed_at:%Y-%m-%d}"

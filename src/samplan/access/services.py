@@ -21,6 +21,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
+from samplan.access.chain import write_events
 from samplan.access.middleware import current_request_info
 from samplan.access.models import AuditEvent
 from samplan.cases.models import Consent, ConsentScope, Participant, SipCase, State
@@ -154,11 +155,7 @@ def log_list_reads(user, cases: Iterable[SipCase], what: str = "sip_case_list") 
     """One read row per case shown in a list: the person's log extract must show every unit
     that saw their name."""
     cases = list(cases)
-    names = dict(
-        Unit.objects.filter(pk__in={case.acting_unit_id for case in cases}).values_list(
-            "pk", "name"
-        )
-    )
+    units = _unit_snapshots({case.acting_unit_id for case in cases})
     rows = [
         _event(
             user,
@@ -167,11 +164,11 @@ def log_list_reads(user, cases: Iterable[SipCase], what: str = "sip_case_list") 
             case.pk,
             case.person_id,
             case.acting_unit_id,
-            unit_name=names.get(case.acting_unit_id, ""),
+            unit=units.get(case.acting_unit_id),
         )
         for case in cases
     ]
-    AuditEvent.objects.bulk_create(rows)
+    write_events(rows)
 
 
 def acting_unit_for(user, case: SipCase) -> Unit | None:
@@ -191,20 +188,44 @@ def acting_unit_for(user, case: SipCase) -> Unit | None:
     return participation.unit if participation else None
 
 
+def _unit_snapshots(unit_ids) -> dict[int, tuple[str, int, str]]:
+    """(name, organisation id, organisation name) of each unit, for the log's snapshots."""
+    ids = [unit_id for unit_id in unit_ids if unit_id]
+    if not ids:
+        return {}
+    return {
+        pk: (name, organisation_id, organisation_name)
+        for pk, name, organisation_id, organisation_name in Unit.objects.filter(
+            pk__in=ids
+        ).values_list("pk", "name", "organisation_id", "organisation__name")
+    }
+
+
 def _event(
-    user, action, what, case_id=None, person_id=None, unit_id=None, outcome=None, unit_name=None
-):
+    user,
+    action,
+    what,
+    case_id=None,
+    person_id=None,
+    unit_id=None,
+    outcome=None,
+    *,
+    unit: tuple[str, int, str] | None = None,
+    **extra,
+) -> AuditEvent:
+    """An unsaved row: who, from where, which unit and organisation, what, about whom."""
     address, path = current_request_info.get()
     authenticated = getattr(user, "is_authenticated", False)
-    if unit_name is None:
-        unit_name = ""
-    if unit_id and not unit_name:
-        unit_name = Unit.objects.filter(pk=unit_id).values_list("name", flat=True).first() or ""
+    if unit_id and unit is None:
+        unit = _unit_snapshots([unit_id]).get(unit_id)
+    unit_name, organisation_id, organisation_name = unit or ("", None, "")
     return AuditEvent(
         user=user if authenticated else None,
         username=user.get_username() if authenticated else "",
         unit_id=unit_id,
         unit_name=unit_name,
+        organisation_id=organisation_id,
+        organisation_name=organisation_name,
         case_id=case_id,
         person_id=person_id,
         action=action,
@@ -212,6 +233,7 @@ def _event(
         what=what,
         ip_address=address,
         path=path,
+        **extra,
     )
 
 
@@ -224,7 +246,10 @@ def audit(
     person_id: int | None = None,
     unit_id: int | None = None,
     outcome: str | None = None,
+    **extra,
 ) -> AuditEvent:
-    event = _event(user, action, what, case_id, person_id, unit_id, outcome)
-    event.save()
+    """Write one row of the audit log. `extra`: subject_user, subject_username, detail,
+    emergency (see AuditEvent)."""
+    event = _event(user, action, what, case_id, person_id, unit_id, outcome, **extra)
+    write_events([event])
     return event
