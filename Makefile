@@ -8,9 +8,12 @@ POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_WORKERS ?= 2
+# Migrations run as the owner of the tables when MIGRATE_DATABASE_URL is set; the app itself
+# connects (DATABASE_URL) as a role that may only append to the audit log (docs/security.md).
+MIGRATE = $(if $(MIGRATE_DATABASE_URL),DATABASE_URL="$(MIGRATE_DATABASE_URL)" )$(BIN)/python manage.py migrate --noinput
 
 .PHONY: run test test-sqlite test-postgres lint format demo worker bench install system-deps \
-	messages lock clean
+	messages lock clean audit-verify
 
 $(INSTALLED): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,13 +27,13 @@ system-deps:
 	@scripts/system-deps
 
 run: install
-	$(BIN)/python manage.py migrate --noinput
+	$(MIGRATE)
 	$(BIN)/python manage.py load_demo --if-empty
 	$(BIN)/python manage.py demo_logins --url http://$(HOST):$(PORT)/
 	$(BIN)/python manage.py runserver $(HOST):$(PORT) --insecure
 
 demo: install
-	$(BIN)/python manage.py migrate --noinput
+	$(MIGRATE)
 	$(BIN)/python manage.py load_demo
 
 test: install system-deps test-sqlite test-postgres
@@ -61,11 +64,15 @@ format: install
 	$(BIN)/ruff format .
 
 worker: install
-	$(BIN)/python manage.py migrate --noinput
+	$(MIGRATE)
 	$(BIN)/python manage.py db_worker
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# Walks the audit log's hash chain; exit 1 names the first changed, deleted or inserted row.
+audit-verify: install
+	$(BIN)/python manage.py audit_verify
 
 messages: install
 	$(BIN)/python manage.py makemessages -l sv --no-obsolete --add-location file
