@@ -9,6 +9,7 @@ from django.db.models.signals import post_migrate
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from tests.factories import County
+from tests.oidc import oidc_provider  # noqa: F401 (a fixture: a real OIDC provider on 127.0.0.1)
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -53,8 +54,32 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+def _force_login_with_two_factors() -> None:
+    """`client.force_login(user)` signs in as if with both factors, so that tests of pages
+    behind the second factor need not go through it; `force_login(user, two_factors=False)` is
+    a session with the password only (tests/test_second_factor.py)."""
+    from django.test import Client
+
+    from samplan.accounts.factors import SESSION_KEY
+
+    if getattr(Client.force_login, "marks_two_factors", False):
+        return
+    plain = Client.force_login
+
+    def force_login(self, user, backend=None, *, two_factors=True):
+        plain(self, user, backend)
+        if two_factors:
+            session = self.session
+            session[SESSION_KEY] = "totp"
+            session.save()
+
+    force_login.marks_two_factors = True
+    Client.force_login = force_login
+
+
 def pytest_configure(config):
     from django.conf import settings
 
     # Password hashing is not under test here; the fast hasher keeps factories quick.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    _force_login_with_two_factors()

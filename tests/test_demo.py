@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from samplan.access.models import AuditEvent
 from samplan.access.services import active_unit_ids, cases_visible_to
@@ -20,6 +21,7 @@ from samplan.cases.deadlines import next_step, overdue_q
 from samplan.cases.models import CaseEvent, ConsentScope, PlanVersion, SipCase, State
 from samplan.demo.county import PASSWORD, DemoCounty, read_data
 from samplan.demo.county.clock import Clock
+from samplan.demo.county.directory import demo_totp_secret
 from samplan.directory.models import Organisation, Unit, User
 from samplan.people.identity import parse_identity
 from samplan.people.models import Person, RelatedParty
@@ -327,15 +329,48 @@ def test_the_data_files_times_count_from_when_the_demo_is_loaded():
         clock.date("next Tuesday")
 
 
-def test_demo_logins_lists_every_demo_user_who_can_sign_in(demo):
+def test_demo_logins_lists_every_demo_user_who_can_sign_in(demo, rf):
     output = run("demo_logins")
     assert "http://127.0.0.1:8000/" in output
     for username in ("anna", "karin", "maria", "eva", "tomas", "admin"):
         assert username in output
-        assert authenticate(username=username, password=PASSWORD) is not None
+        request = rf.post(reverse("login"))
+        assert authenticate(request, username=username, password=PASSWORD) is not None
+        # The second factor: the authenticator's key and its otpauth address, printed.
+        assert demo_totp_secret(username) in output
+        assert f"otpauth://totp/Samplan%3A{username}?secret={demo_totp_secret(username)}" in output
     assert "security_officer" in output
     assert "unit_administrator" in output
-    assert authenticate(username="anna", password="wrong") is None
+    assert "demo_code <username>" in output
+    assert authenticate(rf.post(reverse("login")), username="anna", password="wrong") is None
+
+
+def test_a_newcomer_signs_in_with_the_password_and_the_code_demo_code_prints(demo, client):
+    response = client.post(reverse("login"), {"username": "karin", "password": PASSWORD})
+    assert response.url == reverse("accounts:second_factor")
+    code = run("demo_code", "karin").split()[0]
+    assert len(code) == 6 and code.isdigit()
+    response = client.post(reverse("accounts:second_factor"), {"code": code})
+    assert response.status_code == 302 and response.url == reverse("workspace:start")
+    assert client.get(response.url).status_code == 200
+    # Once used, the next code demo_code prints is the next one, and it works too.
+    client.post(reverse("logout"))
+    client.post(reverse("login"), {"username": "karin", "password": PASSWORD})
+    again = run("demo_code", "karin").split()[0]
+    assert again != code
+    assert client.post(reverse("accounts:second_factor"), {"code": again}).url == reverse(
+        "workspace:start"
+    )
+
+
+def test_demo_code_refuses_anyone_but_a_demo_login(demo):
+    with pytest.raises(CommandError, match="not a demo login"):
+        run("demo_code", "someone")
+    # A real account that happens to share a demo name has its own authenticator: no code.
+    anna = User.objects.get(username="anna")
+    TOTPDevice.objects.filter(user=anna).update(key="00" * 20)
+    with pytest.raises(CommandError, match="no demo authenticator"):
+        run("demo_code", "anna")
 
 
 def test_demo_logins_print_the_address_make_run_really_serves(demo):

@@ -28,6 +28,7 @@ from tests.factories import (
     ready_to_establish,
     staff,
 )
+from tests.two_factor import authenticator, code_now
 
 pytestmark = pytest.mark.django_db
 
@@ -109,7 +110,10 @@ def proposed_case(county) -> SipCase:
 
 
 def test_signing_in_lands_on_the_start_page(client, county):
+    device = authenticator(county.alice)
     response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
+    assert response.url == reverse("accounts:second_factor")
+    response = client.post(response.url, {"code": code_now(device)})
     assert response.status_code == 302
     assert response.url == START_URL == reverse("workspace:start")
 

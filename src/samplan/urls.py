@@ -1,17 +1,19 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from samplan.accounts import views as accounts_views
 from samplan.workspace.views import case as workspace_views
 
 urlpatterns = [
     path("", workspace_views.home, name="home"),
-    path(
-        "konto/logga-in/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("konto/logga-ut/", auth_views.LogoutView.as_view(), name="logout"),
+    # Password, then a second factor (samplan.accounts); the admin signs in and out there too.
+    path("konto/logga-in/", accounts_views.sign_in, name="login"),
+    path("konto/logga-ut/", accounts_views.sign_out, name="logout"),
+    path("konto/", include("samplan.accounts.urls")),
+    path("admin/login/", accounts_views.admin_sign_in),
+    path("admin/logout/", accounts_views.sign_out),
+    # Single sign-on for staff (samplan.accounts.oidc); 404 unless SAMPLAN_STAFF_OIDC is set.
+    path("oidc/", include("samplan.accounts.oidc_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", include("samplan.workspace.urls")),

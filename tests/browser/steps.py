@@ -29,6 +29,7 @@ from samplan.directory.models import Assignment, Unit, User
 from samplan.people.identity import make_identity_number
 from tests import factories
 from tests.browser.a11y import assert_accessible
+from tests.two_factor import authenticator, code_now
 
 PASSWORD = "correct horse battery"
 
@@ -108,11 +109,16 @@ class Staff:
     # -- signing in and out, the language --
 
     def sign_in(self, username: str) -> None:
+        """Password, then the code the member of staff's authenticator app shows now."""
+        device = authenticator(User.objects.get(username=username))
         self.page.goto(f"{self.base_url}/konto/logga-in/")
         self.arrive(self.t("Sign in"))
         self.fill("User name", username)
         self.fill("Password", PASSWORD)
         self.button("Sign in").click()
+        self.arrive(self.t("Enter your code"))
+        self.fill("Code", code_now(device))
+        self.button("Continue").click()
         expect(self.page).to_have_url(f"{self.base_url}/start/")
         self.arrive(self.t("To do"))
 

@@ -4,8 +4,12 @@ the data file names them, each referred to by its key there."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+from base64 import b32encode
 
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from samplan.directory.models import Assignment, Organisation, Unit, User
 from samplan.directory.validators import luhn_ok
@@ -19,6 +23,31 @@ def organisation_number(first_nine: str) -> str:
 
 def hsa_id(organisation: Organisation, suffix: str) -> str:
     return f"SE{organisation.organisation_number.replace('-', '')}-{suffix}"
+
+
+# The demo's second factor: each demo login's authenticator secret follows from its user name, so
+# a newcomer can add it to an app (demo_logins) or ask for the current code (demo_code). Anyone
+# who reads this file knows these secrets, as they know the demo password: demo only.
+DEMO_AUTHENTICATOR_NAME = "Demo authenticator"
+
+
+def demo_totp_key(username: str) -> str:
+    """The hex key of the demo login's authenticator (20 bytes, as django-otp makes them)."""
+    return hmac.new(b"samplan demo county", username.encode(), hashlib.sha1).hexdigest()
+
+
+def demo_totp_secret(username: str) -> str:
+    """The same key in base32, as authenticator apps take it."""
+    return b32encode(bytes.fromhex(demo_totp_key(username))).decode()
+
+
+def add_demo_authenticator(user: User) -> TOTPDevice:
+    return TOTPDevice.objects.create(
+        user=user,
+        name=DEMO_AUTHENTICATOR_NAME,
+        key=demo_totp_key(user.username),
+        confirmed=True,
+    )
 
 
 def _lookup(table: dict, key: str, what: str):
@@ -101,6 +130,7 @@ class Directory:
             if role not in Assignment.Role.values:
                 raise ValueError(f"{username}: no role {role!r}")
             Assignment.objects.create(user=user, unit=unit, role=role, valid_from=since)
+        add_demo_authenticator(user)
         self._users[username] = user
 
     def _add_admin(self, table: dict) -> None:
@@ -109,3 +139,4 @@ class Directory:
         admin.is_staff = admin.is_superuser = True
         admin.set_password(self.password)
         admin.save()
+        add_demo_authenticator(admin)

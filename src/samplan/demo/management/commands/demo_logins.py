@@ -1,12 +1,17 @@
 """manage.py demo_logins: who to sign in as in the demo county (make run prints it)."""
 
 from django.core.management.base import BaseCommand
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from samplan.demo.county import PASSWORD, demo_logins
+from samplan.demo.county import PASSWORD, demo_logins, demo_usernames
+from samplan.demo.county.directory import demo_totp_key, demo_totp_secret
 
 
 class Command(BaseCommand):
-    help = "Print the demo logins: username, name, unit and organisation, role, password."
+    help = (
+        "Print the demo logins: username, name, unit and organisation, role, password, and the "
+        "key of each login's authenticator (the second factor)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -50,4 +55,32 @@ class Command(BaseCommand):
             "Coordinators (anna, karin, maria, lisa, henrik) see only the SIPs their unit "
             "takes part in; eva and tomas review the audit log at /logg/."
         )
+        self.stdout.write("")
+        self.second_factor()
+
+    def second_factor(self):
+        """The demo logins' authenticator keys (demo only: they follow from the user name)."""
+        devices = {
+            device.user.username: device
+            for device in TOTPDevice.objects.filter(
+                user__username__in=demo_usernames(), confirmed=True
+            ).select_related("user")
+            if device.key == demo_totp_key(device.user.username)
+        }
+        if not devices:
+            return
+        self.stdout.write(
+            "After the password Samplan asks for a 6-digit code. Print it with\n"
+            "  python manage.py demo_code <username>\n"
+            "or add the login's key to an authenticator app (time-based; or open the otpauth "
+            "address on the phone):"
+        )
+        self.stdout.write("")
+        width = max(len(username) for username in devices)
+        for username in demo_usernames():
+            if username in devices:
+                self.stdout.write(
+                    f"{username.ljust(width)}  {demo_totp_secret(username)}  "
+                    f"{devices[username].config_url}"
+                )
         self.stdout.write("")

@@ -39,5 +39,6 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write(
-            f"Sign in with password {PASSWORD!r}; manage.py demo_logins lists the users."
+            f"Sign in with password {PASSWORD!r} and the code from manage.py demo_code "
+            "<username>; manage.py demo_logins lists the users and their authenticator keys."
         )
