@@ -458,7 +458,10 @@ def test_partial_revocation_cuts_that_organisations_staff_off_and_is_marked(clie
     assert "Testby kommun" in timeline
 
     client.force_login(county.bob)
-    assert client.get(url("case_detail", case)).status_code == 404
+    # Bob's unit still takes part: instead of the SIP he is offered emergency access, nothing more.
+    offer = client.get(url("case_detail", case))
+    assert offer.status_code == 403
+    assert case.person.family_name not in offer.content.decode()
     assert client.get(url("revoke_consent", case)).status_code == 404
 
 

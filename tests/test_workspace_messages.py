@@ -156,7 +156,9 @@ def test_a_unit_whose_consent_was_revoked_no_longer_sees_the_case_or_its_message
     services.revoke_consent(
         case, actor=county.alice, expected_version=case.lock_version, organisations=[county.kommun]
     )
-    assert client.get(case_url(case)).status_code == 404
+    offer = client.get(case_url(case))  # the emergency access offer, without the SIP
+    assert offer.status_code == 403
+    assert case.person.family_name not in offer.content.decode()
     assert client.get(thread_url(case)).status_code == 404
     assert post_message(client, case).status_code == 404
     assert client.post(acknowledge_url(message)).status_code == 404

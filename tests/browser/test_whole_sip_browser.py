@@ -366,12 +366,13 @@ def test_a_partial_revocation_cuts_one_organisation_off(page: Page, live_server,
     expect(scopes.filter(has_text=kommun)).not_to_contain_text(revoked)
     karin.sign_out()
 
-    # After: the region's participant is refused, and the start page no longer lists the SIP.
+    # After: the region's participant no longer sees the SIP, on the start page or by its
+    # address, where only emergency access is offered (tests/test_emergency_access.py).
     vera.sign_in("vera")
     expect(vera.main()).not_to_contain_text(name)
     response = page.goto(f"{live_server.url}/sip/{case.pk}/")
-    assert response.status == 404
-    vera.arrive(vera.t("Page not found"))
+    assert response.status == 403
+    vera.arrive(vera.t("The consent does not cover your organisation"))
     expect(page.locator("body")).not_to_contain_text(name)
 
     case.refresh_from_db()

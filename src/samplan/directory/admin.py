@@ -47,7 +47,15 @@ class UserAdmin(BaseUserAdmin):
         *BaseUserAdmin.fieldsets,
         (_("Directory"), {"fields": ["hsa_id", "title", "phone"]}),
     ]
-    list_display = ["username", "first_name", "last_name", "hsa_id", "is_staff", "is_active"]
+    list_display = [
+        "username",
+        "first_name",
+        "last_name",
+        "hsa_id",
+        "is_superuser",
+        "is_staff",
+        "is_active",
+    ]
     search_fields = ["username", "first_name", "last_name", "hsa_id"]
     inlines = [AssignmentInline]
 
@@ -58,3 +66,9 @@ class AssignmentAdmin(admin.ModelAdmin):
     list_filter = ["role", "unit__organisation"]
     list_select_related = ["user", "unit__organisation"]
     autocomplete_fields = ["user", "unit"]
+
+    def delete_queryset(self, request, queryset):
+        # One at a time: each ended assignment is audited by its signal, which a bulk delete
+        # would pass by (the queryset refuses it).
+        for assignment in queryset.select_related("user"):
+            assignment.delete()

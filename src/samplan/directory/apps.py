@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class DirectoryConfig(AppConfig):
     name = "samplan.directory"
     label = "directory"
+
+    def ready(self):
+        # Every grant of an assignment or an account role is audited (separation of duties).
+        from . import signals
+
+        signals.connect()

@@ -7,11 +7,14 @@ staff member access to the SIPs their unit takes part in.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractUser
-from django.db import models
+from asgiref.sync import sync_to_async
+from django.contrib.auth.models import AbstractUser, _user_has_perm
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from samplan.errors import DomainError
 
 from .validators import validate_hsa_id, validate_organisation_number
 
@@ -92,6 +95,10 @@ class User(AbstractUser):
     )
     title = models.CharField(_("title"), max_length=120, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
+    # Every session that signed in before this time is over (accounts/sessions.py).
+    signed_out_everywhere_at = models.DateTimeField(
+        _("signed out everywhere at"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("user")
@@ -100,11 +107,57 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.get_full_name() or self.username
 
+    # A superuser administers the directory but is not a staff member: a permission on an object
+    # (a case) comes from the rules alone, so it follows assignments like everyone else's.
+    # Django's own shortcut would answer yes to every object question for an active superuser.
+    def has_perm(self, perm, obj=None):
+        if obj is None:
+            return super().has_perm(perm)
+        return self.is_active and _user_has_perm(self, perm, obj)
+
+    async def ahas_perm(self, perm, obj=None):
+        if obj is None:
+            return await super().ahas_perm(perm)
+        # The rules backend answers only synchronously.
+        return await sync_to_async(self.has_perm)(perm, obj)
+
+
+def bulk_grant_error() -> DomainError:
+    return DomainError(
+        "Medarbetaruppdrag ändras eller tas bort ett i taget, så att varje ändring loggas.",
+        "Assignments are changed or removed one at a time, so that each change is logged.",
+        code="bulk_grant",
+    )
+
 
 class AssignmentQuerySet(models.QuerySet):
+    """Every grant, change and end of an assignment is audited by the model's signals
+    (directory/signals.py). Bulk updates and deletes would pass by them, so they are refused;
+    bulk_create writes one grant row per assignment in one write."""
+
     def active(self, at=None):
         at = at or timezone.now()
         return self.filter(Q(valid_from__lte=at), Q(valid_to__isnull=True) | Q(valid_to__gt=at))
+
+    def update(self, **kwargs):
+        raise bulk_grant_error()
+
+    def delete(self):
+        raise bulk_grant_error()
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise bulk_grant_error()
+
+    def bulk_create(self, objs, batch_size=None, ignore_conflicts=False, **kwargs):
+        if ignore_conflicts or kwargs.get("update_conflicts"):
+            # Which rows were granted, and which were changed, would be unknown to the log.
+            raise bulk_grant_error()
+        from .signals import audit_bulk_grants  # the signals module imports this one
+
+        with transaction.atomic(using=self.db):
+            created = super().bulk_create(objs, batch_size=batch_size, **kwargs)
+            audit_bulk_grants(created)
+        return created
 
 
 class Assignment(models.Model):

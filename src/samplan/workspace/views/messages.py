@@ -191,6 +191,7 @@ def thread_context(
             case_id=case.pk,
             person_id=case.person_id,
             unit_id=case.acting_unit_id,
+            emergency=getattr(case, "emergency_access", None) is not None,
         )
     return {
         "case_messages": shown,

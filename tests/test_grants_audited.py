@@ -1,0 +1,363 @@
+"""Separation of duties: every grant, change and end of an assignment (medarbetaruppdrag) and of
+an account's role is a GRANT row in the audit log, whoever makes it (the admin, the shell, a bulk
+load), naming the actor, the staff member it concerns, the unit and its organisation."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth.models import Group, Permission, update_last_login
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from samplan.access.models import AuditEvent
+from samplan.directory.models import Assignment, User
+from samplan.errors import DomainError
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+Role = Assignment.Role
+NO_REQUEST = "by: no request (shell, command or data load)"
+
+
+def grants(what: str = "assignment", **filters):
+    return AuditEvent.objects.filter(action=AuditEvent.Action.GRANT, what=what, **filters).order_by(
+        "pk"
+    )
+
+
+@pytest.fixture
+def superuser():
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def admin_client(client, superuser):
+    client.force_login(superuser)
+    return client
+
+
+@pytest.fixture
+def dana(county):
+    """A staff member with no assignment yet."""
+    return UserFactory(username="dana")
+
+
+# --- Assignments outside a request (shell, data load) -----------------------------------------
+
+
+def test_an_assignment_granted_in_the_shell_is_logged_with_unit_organisation_and_subject(
+    county, dana
+):
+    since = timezone.now() - dt.timedelta(hours=1)
+    Assignment.objects.create(
+        user=dana, unit=county.hemtjanst, role=Role.COORDINATOR, valid_from=since
+    )
+    row = grants(subject_user=dana).get()
+    assert row.user is None and row.username == ""
+    assert row.subject_username == "dana"
+    assert (row.unit_id, row.unit_name) == (county.hemtjanst.pk, "Hemtjänst Norr")
+    assert (row.organisation_id, row.organisation_name) == (county.kommun.pk, "Testby kommun")
+    assert row.outcome == AuditEvent.Outcome.ALLOWED
+    assert row.detail.startswith(
+        f"granted: role=coordinator; from {timezone.localtime(since):%Y-%m-%d %H:%M}; to open"
+    )
+    assert row.detail.endswith(NO_REQUEST)
+    assert row.case_id is None and row.person_id is None
+
+
+def test_ending_an_assignment_is_logged_as_ended_with_the_old_and_new_end(county):
+    assignment = Assignment.objects.get(user=county.bob)
+    ended = timezone.now() - dt.timedelta(minutes=1)
+    assignment.valid_to = ended
+    assignment.save()
+    row = grants(subject_user=county.bob).last()
+    assert row.detail.startswith("ended: role=participant;")
+    assert f"valid_to: open→{timezone.localtime(ended):%Y-%m-%d %H:%M}" in row.detail
+    assert row.unit_id == county.hemtjanst.pk
+
+
+def test_a_changed_role_is_logged_and_a_save_without_change_is_not(county):
+    assignment = Assignment.objects.get(user=county.bob)
+    before = grants().count()
+    assignment.save()
+    assert grants().count() == before
+    assignment.role = Role.COORDINATOR
+    assignment.save()
+    row = grants(subject_user=county.bob).last()
+    assert row.detail.startswith("changed: role=coordinator;")
+    assert "role: participant→coordinator" in row.detail
+
+
+def test_moving_an_assignment_to_another_unit_ends_it_there_and_grants_it_here(county):
+    assignment = Assignment.objects.get(user=county.bob)
+    assignment.unit = county.elsewhere
+    assignment.save()
+    ended, granted = grants(subject_user=county.bob).reverse()[:2][::-1]
+    assert ended.unit_id == county.hemtjanst.pk and ended.detail.startswith("ended (moved")
+    assert ended.organisation_id == county.kommun.pk
+    assert granted.unit_id == county.elsewhere.pk and granted.detail.startswith("granted (moved")
+    assert granted.organisation_id == county.other_kommun.pk
+
+
+def test_deleting_an_assignment_is_logged_as_ended(county):
+    Assignment.objects.get(user=county.bob).delete()
+    row = grants(subject_user=county.bob).last()
+    assert row.detail.startswith("ended (deleted): role=participant;")
+    assert row.unit_id == county.hemtjanst.pk
+
+
+def test_deleting_an_account_ends_each_assignment_and_the_account_in_the_log(county):
+    bob_id = county.bob.pk
+    county.bob.delete()
+    ended = grants(subject_user_id=bob_id).last()
+    assert ended.detail.startswith("ended (deleted)") and ended.subject_username == "bob"
+    account = grants("account_role", subject_user_id=bob_id).get()
+    assert account.detail.startswith("account deleted (was is_superuser=false")
+
+
+def test_a_grant_that_rolls_back_leaves_no_row(county, dana):
+    before = grants().count()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Assignment.objects.create(user=dana, unit=county.hemtjanst, role=Role.PARTICIPANT)
+        raise RuntimeError("the surrounding work failed")
+    assert grants().count() == before
+    assert not Assignment.objects.filter(user=dana).exists()
+
+
+# --- What would pass by the signals ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bulk",
+    [
+        lambda qs: qs.update(valid_to=timezone.now()),
+        lambda qs: qs.delete(),
+        lambda qs: qs.active().filter(role=Role.COORDINATOR).update(role=Role.PARTICIPANT),
+        lambda qs: Assignment.objects.bulk_update(list(qs), ["role"]),
+        lambda qs: User.objects.get(username="alice").assignments.update(role=Role.PARTICIPANT),
+    ],
+    ids=["update", "delete", "filtered update", "bulk_update", "related manager"],
+)
+def test_bulk_changes_of_assignments_are_refused_and_change_nothing(county, bulk):
+    before = list(Assignment.objects.order_by("pk").values_list("pk", "role", "valid_to"))
+    rows = grants().count()
+    with pytest.raises(DomainError) as refused:
+        bulk(Assignment.objects.all())
+    assert refused.value.code == "bulk_grant"
+    assert list(Assignment.objects.order_by("pk").values_list("pk", "role", "valid_to")) == before
+    assert grants().count() == rows
+
+
+def test_bulk_create_writes_one_grant_row_each_in_one_write(county):
+    def load(count: int) -> int:
+        users = [UserFactory() for _ in range(count)]
+        with CaptureQueriesContext(connection) as queries:
+            Assignment.objects.bulk_create(
+                [
+                    Assignment(user=user, unit=county.hemtjanst, role=Role.PARTICIPANT)
+                    for user in users
+                ]
+            )
+        assert grants(subject_user__in=users).count() == count
+        return len(queries)
+
+    # Insert the assignments, read the units once, insert the rows once: the same few
+    # statements for 2 assignments as for 12 (no query per row).
+    assert load(2) == load(12)
+    row = grants(subject_user__username__isnull=False).last()
+    assert row.detail.startswith("granted: role=participant;") and row.unit_name == "Hemtjänst Norr"
+
+
+def test_bulk_create_that_ignores_conflicts_is_refused(county, dana):
+    with pytest.raises(DomainError):
+        Assignment.objects.bulk_create(
+            [Assignment(user=dana, unit=county.hemtjanst, role=Role.PARTICIPANT)],
+            ignore_conflicts=True,
+        )
+    assert not Assignment.objects.filter(user=dana).exists()
+
+
+def test_the_synthetic_county_logs_a_grant_for_each_assignment_it_loads(db):
+    from samplan.demo.synthetic import generate_county
+
+    generate_county(cases=20)
+    assignments = Assignment.objects.count()
+    assert assignments > 0
+    assert grants().count() == assignments
+    assert grants().filter(detail__endswith=NO_REQUEST).count() == assignments
+
+
+# --- Account roles ---------------------------------------------------------------------------
+
+
+def test_making_a_superuser_in_the_shell_is_logged(county):
+    User.objects.create_superuser("ruth", "ruth@exempel.invalid", "x" * 20)
+    row = grants("account_role", subject_username="ruth").get()
+    assert (
+        row.detail == f"new account: is_superuser: false→true; is_staff: false→true; {NO_REQUEST}"
+    )
+    assert row.user is None
+
+
+def test_an_ordinary_new_account_is_no_grant(db):
+    UserFactory(username="plain")
+    assert not grants("account_role").exists()
+
+
+def test_role_flags_changed_on_an_account_are_logged_each(county):
+    bob = county.bob
+    bob.is_superuser = True
+    bob.is_staff = True
+    bob.save()
+    bob.is_active = False
+    bob.save()
+    first, second = grants("account_role", subject_user=bob)
+    assert first.detail.startswith("is_superuser: false→true; is_staff: false→true")
+    assert second.detail.startswith("is_active: true→false")
+
+
+def test_signing_in_saves_the_last_login_without_a_grant_row_or_a_lookup(county):
+    with CaptureQueriesContext(connection) as queries:
+        update_last_login(None, county.bob)
+    assert len(queries) == 1
+    assert not grants("account_role").exists()
+
+
+def test_groups_and_permissions_given_and_taken_are_logged(county):
+    bob, alice = county.bob, county.alice
+    group = Group.objects.create(name="Registratorer")
+    permission = Permission.objects.get(codename="change_assignment")
+
+    bob.groups.add(group)
+    bob.groups.add(group)  # already a member: no change, no row
+    bob.user_permissions.add(permission)
+    group.user_set.add(alice)
+    group.permissions.add(permission)
+    bob.groups.clear()
+
+    details = list(grants("account_role").values_list("subject_username", "detail"))
+    assert details == [
+        ("bob", f"groups: +Registratorer; {NO_REQUEST}"),
+        ("bob", f"permissions: +directory.change_assignment; {NO_REQUEST}"),
+        ("alice", f"groups: +Registratorer; {NO_REQUEST}"),
+        ("", f"group Registratorer: permissions +directory.change_assignment; {NO_REQUEST}"),
+        ("bob", f"groups: −Registratorer; {NO_REQUEST}"),
+    ]
+
+
+# --- Through the admin: the actor is the signed-in administrator -----------------------------
+
+
+def test_granting_an_assignment_in_the_admin_names_the_actor_subject_and_unit(
+    admin_client, superuser, county, dana
+):
+    response = admin_client.post(
+        reverse("admin:directory_assignment_add"),
+        {
+            "user": dana.pk,
+            "unit": county.vardcentral.pk,
+            "role": Role.COORDINATOR,
+            "hsa_id": "",
+            "valid_from_0": "2026-01-05",
+            "valid_from_1": "08:00:00",
+            "valid_to_0": "",
+            "valid_to_1": "",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    row = grants(subject_user=dana).get()
+    assert (row.user_id, row.username) == (superuser.pk, "root")
+    assert row.subject_username == "dana"
+    assert (row.unit_id, row.organisation_id) == (county.vardcentral.pk, county.region.pk)
+    assert row.organisation_name == "Region Test"
+    assert row.detail == "granted: role=coordinator; from 2026-01-05 08:00; to open"
+    assert row.path == reverse("admin:directory_assignment_add")
+
+
+def test_ending_assignments_with_the_admins_delete_action_logs_each(
+    admin_client, superuser, county
+):
+    ids = list(
+        Assignment.objects.filter(user__in=[county.alice, county.bob]).values_list("pk", flat=True)
+    )
+    response = admin_client.post(
+        reverse("admin:directory_assignment_changelist"),
+        {"action": "delete_selected", "_selected_action": ids, "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not Assignment.objects.filter(pk__in=ids).exists()
+    ended = grants(user=superuser, detail__startswith="ended (deleted)")
+    assert sorted(ended.values_list("subject_username", flat=True)) == ["alice", "bob"]
+
+
+def test_making_someone_superuser_in_the_admin_is_logged_with_the_actor(
+    admin_client, superuser, county
+):
+    bob = county.bob
+    assignment = bob.assignments.get()
+    url = reverse("admin:directory_user_change", args=[bob.pk])
+    form = admin_client.get(url).context["adminform"].form
+    data = {
+        name: value
+        for name, value in form.initial.items()
+        if value is not None and name not in ("groups", "user_permissions", "password")
+    }
+    data.update(
+        {
+            "is_superuser": "on",
+            "is_staff": "on",
+            "is_active": "on",
+            "last_login_0": "",
+            "last_login_1": "",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "08:00:00",
+            "assignments-TOTAL_FORMS": "1",
+            "assignments-INITIAL_FORMS": "1",
+            "assignments-MIN_NUM_FORMS": "0",
+            "assignments-MAX_NUM_FORMS": "1000",
+            "assignments-0-id": assignment.pk,
+            "assignments-0-user": bob.pk,
+            "assignments-0-unit": assignment.unit_id,
+            "assignments-0-role": assignment.role,
+            "assignments-0-hsa_id": "",
+            "assignments-0-valid_from_0": "2026-01-01",
+            "assignments-0-valid_from_1": "08:00:00",
+            "assignments-0-valid_to_0": "",
+            "assignments-0-valid_to_1": "",
+        }
+    )
+    data.pop("date_joined", None)
+    data.pop("last_login", None)
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    role = grants("account_role", subject_user=bob).get()
+    assert role.user == superuser
+    assert role.detail == "is_superuser: false→true; is_staff: false→true"
+    # The inline's changed start is a change of the assignment, by the same actor.
+    changed = grants(subject_user=bob, user=superuser).get()
+    assert changed.detail.startswith("changed: role=participant; from 2026-01-01 08:00")
+
+
+def test_an_administrator_granting_themselves_an_assignment_is_marked_as_such(
+    admin_client, superuser, county
+):
+    response = admin_client.post(
+        reverse("admin:directory_assignment_add"),
+        {
+            "user": superuser.pk,
+            "unit": county.elsewhere.pk,
+            "role": Role.COORDINATOR,
+            "valid_from_0": "2026-01-05",
+            "valid_from_1": "08:00:00",
+        },
+    )
+    assert response.status_code == 302
+    row = grants(subject_user=superuser).get()
+    assert row.user == superuser
+    assert row.detail == "granted: role=coordinator; from 2026-01-05 08:00; to open; to themselves"
+    assert row.organisation_name == "Annanby kommun"
