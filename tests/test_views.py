@@ -167,7 +167,8 @@ def test_sign_in_with_the_right_password_only(client, county):
     assert "_auth_user_id" not in client.session
     right = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
     assert right.status_code == 302
-    assert right.url == START_URL
+    # The password alone leads to the second factor (tests/test_second_factor.py), not to work.
+    assert right.url == reverse("accounts:second_factor")
     assert int(client.session["_auth_user_id"]) == county.alice.pk
 
 
@@ -497,7 +498,8 @@ def test_case_page_queries_do_not_grow_with_interventions_or_meetings(client, co
     # The five-meeting case really shows its meetings and the relative invited to them.
     page = client.get(detail_url(five_meetings)).content.decode()
     assert page.count("Dottern Exempel") >= 4
-    assert base <= 24, f"the case page takes {base} queries"
+    # 25: the read's audit row is chained to the one before (access/chain.py: one head read).
+    assert base <= 25, f"the case page takes {base} queries"
 
 
 def test_audit_log_queries_do_not_grow_with_the_events(client, county):
@@ -539,7 +541,7 @@ def test_security_officers_see_the_refusal_from_their_side(client, county):
         client.force_login(officer)
         response = client.get(AUDIT_URL, {"outcome": "refused"})
         assert response.status_code == 200
-        rows = list(response.context["page"].object_list)
+        rows = list(response.context["rows"])
         assert [(r.username, r.case_id, r.outcome) for r in rows] == [
             ("charlie", case.pk, AuditEvent.Outcome.REFUSED)
         ]
@@ -548,11 +550,12 @@ def test_security_officers_see_the_refusal_from_their_side(client, county):
         assert CLIENT_ADDRESS in page
         assert f"#{case.pk}" in page
 
-    # The kommun's officer sees nothing of it: neither the case nor charlie is theirs.
+    # The kommun's officer sees nothing of it: neither charlie nor the case is theirs (its
+    # hemtjänst does not take part yet).
     client.force_login(security_officer(county.hemtjanst, "sakerhet_testby"))
     response = client.get(AUDIT_URL, {"outcome": "refused"})
     assert response.status_code == 200
-    assert list(response.context["page"].object_list) == []
+    assert list(response.context["rows"]) == []
     assert CLIENT_ADDRESS not in response.content.decode()
 
 

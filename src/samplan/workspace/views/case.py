@@ -4,18 +4,14 @@ through samplan.access (cases_visible_to / get_case_for), which also writes the 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
+from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from samplan.access.models import AuditEvent
 from samplan.access.services import (
-    active_unit_ids,
-    audit,
     get_case_for,
 )
 from samplan.cases.deadlines import current_meeting, next_step
@@ -27,13 +23,11 @@ from samplan.cases.models import (
     Meeting,
     Participant,
     PlanVersion,
-    SipCase,
     State,
     revoked_organisation_ids,
 )
-from samplan.directory.models import Assignment, Unit
 
-from . import consent, follow_up, meetings, messages, plan, preparation, search
+from . import consent, emergency, follow_up, meetings, messages, plan, preparation, search
 
 # Each step of the process adds what it shows on the case page (its template is
 # workspace/case/_<step>.html).
@@ -50,7 +44,12 @@ case_list = search.search
 
 @login_required
 def case_detail(request, case_id: int):
-    case = get_case_for(request.user, case_id)
+    try:
+        case = get_case_for(request.user, case_id)
+    except Http404:
+        # Staff of a unit taking part whom the consent does not cover learn why and may ask for
+        # emergency access; to anyone else the case stays missing.
+        return emergency.offer_or_404(request, case_id)
     plan_parts = [
         "goals",
         "attendees",
@@ -148,29 +147,3 @@ def timeline(case) -> list[CaseEvent]:
             State(event.to_state).label if event.to_state in State.values else event.to_state
         )
     return events
-
-
-@login_required
-def audit_log(request):
-    """Security officers review the log of their organisation (HSLF-FS 2016:40 4:9): what its
-    units and staff did, and what anyone did or tried to do with the SIPs it holds (initiated or
-    coordinates), refusals of outsiders included."""
-    officer_units = active_unit_ids(request.user, (Assignment.Role.SECURITY_OFFICER,))
-    if not officer_units:
-        audit(request.user, AuditEvent.Action.READ, "audit_log", outcome=AuditEvent.Outcome.REFUSED)
-        raise PermissionDenied(_("Only security officers may review the audit log."))
-    organisations = Unit.objects.filter(pk__in=officer_units).values("organisation_id")
-    staff = Assignment.objects.filter(unit__organisation__in=organisations).values("user_id")
-    held_cases = SipCase.objects.filter(
-        Q(coordinating_unit__organisation__in=organisations)
-        | Q(initiating_unit__organisation__in=organisations)
-    ).values("pk")
-    events = AuditEvent.objects.filter(
-        Q(unit__organisation__in=organisations) | Q(user__in=staff) | Q(case__in=held_cases)
-    )
-    outcome = request.GET.get("outcome", "")
-    if outcome in AuditEvent.Outcome.values:
-        events = events.filter(outcome=outcome)
-    page = Paginator(events.order_by("-at", "-pk"), 100).get_page(request.GET.get("page"))
-    audit(request.user, AuditEvent.Action.READ, "audit_log")
-    return render(request, "workspace/audit_log.html", {"page": page, "outcome": outcome})
