@@ -4,6 +4,7 @@ Nothing set: SQLite under var/, DEBUG off, a random secret key kept in var/. Pos
 DATABASE_URL is set.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -67,6 +68,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "samplan.hardening.TrustedProxyMiddleware",
+    "samplan.hardening.NoStoreMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -78,6 +81,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "samplan.access.middleware.ClientAddressMiddleware",
+    "samplan.accounts.middleware.SignInMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "samplan.urls"
@@ -126,14 +131,10 @@ LOGIN_REDIRECT_URL = "workspace:start"
 LOGOUT_REDIRECT_URL = "home"
 
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
-]
-
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    "samplan.accounts.oidc.StaffOIDCBackend",
 ]
 
 LANGUAGE_CODE = "sv"
@@ -157,6 +158,9 @@ SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS
 SECURE_HSTS_SECONDS = 365 * 24 * 3600 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+# Believed only from SAMPLAN_TRUSTED_PROXIES: samplan.hardening.TrustedProxyMiddleware drops the
+# header from anyone else, and a direct TLS connection still counts as secure without it.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -180,17 +184,131 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # How long a closed SIP stays readable to the units that took part. Patient records are kept at
 # least ten years (patientdatalagen 3 kap. 17 §); the region sets its own figure.
 SAMPLAN_RETENTION_DAYS = int(os.environ.get("SAMPLAN_RETENTION_DAYS", str(10 * 365)))
-# Trust X-Forwarded-For only behind a proxy we run; otherwise REMOTE_ADDR is the address.
-SAMPLAN_TRUST_X_FORWARDED_FOR = env_bool("SAMPLAN_TRUST_X_FORWARDED_FOR")
 # Rows per page of the search (keyset pages, no count) and per section of the start page.
 SAMPLAN_CASE_LIST_PAGE_SIZE = 50
 SAMPLAN_START_SECTION_SIZE = 10
 
+# Emergency access (nödåtkomst): how long a reasoned, logged, read-only opening lasts.
+SAMPLAN_EMERGENCY_ACCESS_MINUTES = int(os.environ.get("SAMPLAN_EMERGENCY_ACCESS_MINUTES", "60"))
+
 # --- Sign-in: local accounts with two factors, lockout, sessions (samplan.accounts) ---
+# Passwords of local accounts (staff signing in without single sign-on, the administrator).
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# The second factor of a local account: an authenticator app (TOTP) or a one-time backup code.
+OTP_TOTP_ISSUER = "Samplan"
+SAMPLAN_BACKUP_CODE_COUNT = 10
+# Lockout (django-axes, samplan.accounts.lockout): wrong passwords and wrong codes count alike.
+# A user name is paused after AXES_FAILURE_LIMIT failures, an address (shared by many staff
+# behind a proxy) after SAMPLAN_SIGN_IN_ADDRESS_FAILURE_LIMIT, for SAMPLAN_SIGN_IN_LOCKOUT_MINUTES.
+AXES_FAILURE_LIMIT = int(os.environ.get("SAMPLAN_SIGN_IN_FAILURE_LIMIT", "5"))
+SAMPLAN_SIGN_IN_ADDRESS_FAILURE_LIMIT = int(
+    os.environ.get("SAMPLAN_SIGN_IN_ADDRESS_FAILURE_LIMIT", "30")
+)
+SAMPLAN_SIGN_IN_LOCKOUT_MINUTES = int(os.environ.get("SAMPLAN_SIGN_IN_LOCKOUT_MINUTES", "15"))
+AXES_COOLOFF_TIME = SAMPLAN_SIGN_IN_LOCKOUT_MINUTES / 60  # hours, as axes reads a float
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "samplan.accounts.lockout.LockoutHandler"
+AXES_USERNAME_CALLABLE = "samplan.accounts.lockout.username_key"
+AXES_CLIENT_IP_CALLABLE = "samplan.accounts.lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "samplan.accounts.lockout.same_response"
+AXES_SENSITIVE_PARAMETERS = ["username", "password", "code", "ip_address"]
+# The audit log is the record of sign-ins; axes keeps only its counters.
+AXES_DISABLE_ACCESS_LOG = True
+# Sessions: the cookie dies with the browser; idle and absolute timeouts (accounts/sessions.py).
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SAMPLAN_IDLE_TIMEOUT_MINUTES = int(os.environ.get("SAMPLAN_IDLE_TIMEOUT_MINUTES", "30"))
+SAMPLAN_ABSOLUTE_TIMEOUT_HOURS = int(os.environ.get("SAMPLAN_ABSOLUTE_TIMEOUT_HOURS", "10"))
+# Single sign-on (samplan.accounts.oidc) offered on the sign-in page.
+SAMPLAN_STAFF_OIDC_ENABLED = env_bool("SAMPLAN_STAFF_OIDC")
 
 # --- Single sign-on for staff: OpenID Connect (samplan.accounts.oidc) ---
+# Off unless SAMPLAN_STAFF_OIDC is set (the sign-in block). The endpoints come from the broker's
+# discovery document (<issuer>/.well-known/openid-configuration); none is fetched at startup.
+OIDC_OP_ISSUER = os.environ.get("OIDC_OP_ISSUER", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("OIDC_OP_TOKEN_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("OIDC_OP_JWKS_ENDPOINT", "")
+# Empty: every claim comes from the ID token alone.
+OIDC_OP_USER_ENDPOINT = os.environ.get("OIDC_OP_USER_ENDPOINT", "")
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_RP_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_RP_CLIENT_SECRET", "")
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = os.environ.get("OIDC_RP_SCOPES", "openid profile")
+OIDC_USE_PKCE = env_bool("OIDC_USE_PKCE", True)
+OIDC_TIMEOUT = int(os.environ.get("OIDC_TIMEOUT", "10"))
+# The directory is provisioned: an unknown HSA-id is refused unless the region asks otherwise.
+OIDC_CREATE_USER = env_bool("SAMPLAN_OIDC_CREATE_USER")
+# The claim that carries the staff member's HSA-id (Inera's IdP: employeeHsaId).
+SAMPLAN_OIDC_HSA_ID_CLAIM = os.environ.get("SAMPLAN_OIDC_HSA_ID_CLAIM", "employeeHsaId")
+# acr values that mean two factors (LoA3 and LoA4, as DIGG and SAMBI spell them), comma-separated.
+SAMPLAN_OIDC_ACCEPTED_ACR = [
+    value.strip()
+    for value in os.environ.get(
+        "SAMPLAN_OIDC_ACCEPTED_ACR",
+        "http://id.elegnamnden.se/loa/1.0/loa3,http://id.elegnamnden.se/loa/1.0/loa4,"
+        "http://id.sambi.se/loa/loa3,http://id.sambi.se/loa/loa4",
+    ).split(",")
+    if value.strip()
+]
+# Also accept an amr with two kinds of factor ("mfa", or e.g. "sc" + "pin") when acr says less.
+SAMPLAN_OIDC_TRUST_AMR = env_bool("SAMPLAN_OIDC_TRUST_AMR", True)
+# Ask for the level as an essential acr claim too (Inera's IdP reads it there).
+SAMPLAN_OIDC_REQUEST_ACR_CLAIM = env_bool("SAMPLAN_OIDC_REQUEST_ACR_CLAIM", True)
+
+
+# --- Audit log: hash chain and external copy ---
+def _audit_key_from_file(path: Path) -> str:
+    """The key of the audit log's hash chain, kept outside the database: made once (mode 0600)
+    and linked into place atomically, so processes starting together agree on one key."""
+    if not path.exists():
+        import secrets
+
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_hex(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
+
+SAMPLAN_AUDIT_KEY = os.environ.get("SAMPLAN_AUDIT_KEY") or _audit_key_from_file(
+    Path(os.environ.get("SAMPLAN_AUDIT_KEY_FILE", VAR_DIR / "audit_key"))
+)
+# A copy of every committed audit row outside the database, comma-separated: a file path (JSON
+# lines, appended), "syslog" (the local /dev/log) or "syslog://host:port" (UDP).
+SAMPLAN_AUDIT_SINK = [
+    sink.strip() for sink in os.environ.get("SAMPLAN_AUDIT_SINK", "").split(",") if sink.strip()
+]
 
 # --- Hardening: headers, proxies, limits ---
+# The proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-Proto and
+# X-Forwarded-For are believed (samplan.hardening). Empty: no one's; REMOTE_ADDR is the client.
+SAMPLAN_TRUSTED_PROXIES = [
+    str(ipaddress.ip_network(entry.strip(), strict=False))
+    for entry in os.environ.get("SAMPLAN_TRUSTED_PROXIES", "").split(",")
+    if entry.strip()
+]
+# HSTS preload is a promise for the whole registered domain, made by whoever owns it (a region
+# runs Samplan on a name under its own domain), so it is opt-in and its deploy warning silenced
+# until then.
+SECURE_HSTS_PRELOAD = HTTPS and env_bool("SAMPLAN_HSTS_PRELOAD")
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# Searches for people (the search box naming a person, a lookup by identity number) per user and
+# minute; past it a 429 and a refused row in the audit log.
+SAMPLAN_SEARCH_RATE_LIMIT = int(os.environ.get("SAMPLAN_SEARCH_RATE_LIMIT", "30"))
 
 LOGGING = {
     "version": 1,

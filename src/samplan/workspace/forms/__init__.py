@@ -32,6 +32,7 @@ class CloseCaseForm(VersionedForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("Required when the reason is “Other”. No health details needed."),
+        max_length=4000,
     )
 
     def __init__(self, *args, reasons: list[str], **kwargs):

@@ -36,12 +36,14 @@ class InformationForm(VersionedForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("In the child's own words where possible; they weigh more with age."),
+        max_length=4000,
     )
     note = forms.CharField(
         label=_("Note (optional)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("How and when the information was given. No health details needed."),
+        max_length=4000,
     )
 
     def __init__(self, *args, minor: bool, **kwargs):
@@ -78,11 +80,13 @@ class ConsentForm(VersionedForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("For example needs, interventions and the plan."),
+        max_length=4000,
     )
     exclusions = forms.CharField(
         label=_("Information not to be shared (optional)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
     )
     valid_until = forms.DateField(
         label=_("Valid until (optional)"),
@@ -101,6 +105,7 @@ class ConsentForm(VersionedForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Required for an oral answer: when, where and who was present."),
+        max_length=4000,
     )
     given_by = forms.ChoiceField(
         label=_("Who answered"),
@@ -116,6 +121,7 @@ class ConsentForm(VersionedForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Only if they want it noted. Declining a SIP never reduces their care."),
+        max_length=4000,
     )
 
     def __init__(self, *args, organisations, minor: bool = False, **kwargs):
@@ -157,6 +163,7 @@ class RevokeConsentForm(VersionedForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("For example how the person said it."),
+        max_length=4000,
     )
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 

@@ -58,12 +58,16 @@ class EvaluationForm(VersionedForm):
             label=question, choices=choices, required=False, widget=forms.RadioSelect
         )
         self.fields[evaluation_field(kind, pk, "comment")] = forms.CharField(
-            label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+            label=_("Comment"),
+            required=False,
+            widget=forms.Textarea(attrs={"rows": 3}),
+            max_length=4000,
         )
         self.fields[evaluation_field(kind, pk, "person_view")] = forms.CharField(
             label=_("The person's own view, in their words"),
             required=False,
             widget=forms.Textarea(attrs={"rows": 3}),
+            max_length=4000,
         )
 
     def _rows(self, kind: str, items) -> list[dict]:

@@ -166,6 +166,7 @@ class InitiativeForm(_ActingUnitMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("Which needs call for kommun and region to coordinate. No details needed."),
         error_messages={"required": _("Say why a SIP is needed.")},
+        max_length=4000,
     )
     kind = forms.ChoiceField(
         label=_("Kind of SIP"),
@@ -246,6 +247,7 @@ class RelatedPartyForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("For god man and förvaltare: what they act on for the person."),
+        max_length=4000,
     )
     may_see = forms.ChoiceField(
         label=_("What the person lets them see"),

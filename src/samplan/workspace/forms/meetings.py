@@ -79,6 +79,7 @@ class MeetingTimeForm(VersionedForm):
         required=False,
         assume_scheme="https",
         error_messages={"invalid": _("Enter a full web address, for example https://…")},
+        max_length=200,
     )
 
     def __init__(self, *args, check_url: str = "", **kwargs):
@@ -146,6 +147,7 @@ class CallMeetingForm(MeetingTimeForm):
         help_text=_("For example: the interpreter is booked, the room is quiet."),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
     )
 
     def __init__(self, *args, units, covered: set[int], related_parties, **kwargs):
@@ -167,6 +169,7 @@ class CancelMeetingForm(VersionedForm):
         help_text=_("Everyone called sees the reason. No health details needed."),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
     )
 
 
@@ -192,6 +195,7 @@ class AnswerForm(VersionedForm):
         help_text=_("Required when declining: a called party is obliged to attend."),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=4000,
     )
 
 

@@ -15,6 +15,9 @@ class MessageForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("Write what the other units need to know to act. No health details needed."),
+        # A backstop only: the limit people meet is the service's (MESSAGE_MAX_LENGTH, 4000),
+        # whose message names it in both languages.
+        max_length=8000,
     )
     asks_acknowledgement = forms.BooleanField(
         label=_("Ask for acknowledgement of receipt"),

@@ -64,6 +64,7 @@ def _text(label, *, rows: int = 3, help_text="") -> forms.CharField:
         required=False,
         help_text=help_text,
         widget=forms.Textarea(attrs={"rows": rows}),
+        max_length=4000,
     )
 
 

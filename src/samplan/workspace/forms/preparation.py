@@ -29,6 +29,7 @@ class PreparationForm(VersionedForm):
         help_text=_("The person's needs and questions, in their own words."),
         required=False,
         widget=forms.Textarea(attrs=_TEXT),
+        max_length=4000,
     )
     related_parties = _RelatedPartyChoice(
         label=_("People the person invites"),
@@ -41,6 +42,7 @@ class PreparationForm(VersionedForm):
         label=_("Who the person does not want invited"),
         required=False,
         widget=forms.Textarea(attrs=_TEXT),
+        max_length=4000,
     )
     preferred_place = forms.CharField(label=_("Best place"), required=False, max_length=200)
     preferred_time_of_day = forms.CharField(
@@ -61,11 +63,13 @@ class PreparationForm(VersionedForm):
         label=_("What may disturb the person"),
         required=False,
         widget=forms.Textarea(attrs=_TEXT),
+        max_length=4000,
     )
     room_needs = forms.CharField(
         label=_("What the person needs to know about the room and its surroundings"),
         required=False,
         widget=forms.Textarea(attrs=_TEXT),
+        max_length=4000,
     )
     picture_support = forms.BooleanField(label=_("Picture support (bildstöd)"), required=False)
     interpreter_language = forms.CharField(
@@ -77,7 +81,10 @@ class PreparationForm(VersionedForm):
     sign_language = forms.BooleanField(label=_("Sign language interpreter"), required=False)
     assistant = forms.BooleanField(label=_("Assistant"), required=False)
     other_support = forms.CharField(
-        label=_("Other support"), required=False, widget=forms.Textarea(attrs=_TEXT)
+        label=_("Other support"),
+        required=False,
+        widget=forms.Textarea(attrs=_TEXT),
+        max_length=4000,
     )
 
     def __init__(self, *args, case, **kwargs):

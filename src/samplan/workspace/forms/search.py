@@ -80,7 +80,7 @@ class SearchForm(forms.Form):
         widget=forms.RadioSelect,
     )
     overdue = forms.BooleanField(label=_("Only SIPs with a passed deadline"), required=False)
-    after = forms.CharField(required=False, widget=forms.HiddenInput)
+    after = forms.CharField(required=False, widget=forms.HiddenInput, max_length=100)
 
     def __init__(self, *args, units=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -25,6 +25,7 @@ from samplan.cases.models import SipCase
 from samplan.cases.services.initiative import add_related_party as add_party_to_case
 from samplan.directory.models import Unit
 from samplan.errors import DomainError
+from samplan.hardening import search_refusal
 from samplan.people import services as people_services
 from samplan.people.identity import parse_identity
 from samplan.people.models import Person
@@ -62,6 +63,9 @@ def initiate(request):
 
 
 def _find(request, units):
+    # The step that tells whether a person is registered counts against the search limit.
+    if refusal := search_refusal(request, "person_lookup"):
+        return refusal
     form = FindPersonForm(request.POST, units=units)
     result = attempt(
         form,
@@ -198,6 +202,8 @@ def check_identity(request):
     """The identity number checked as it is typed (htmx): valid or not, and why. It never says
     whether or who is registered; that answer comes on submit, with the lookup logged. POST, so
     the number stays out of URLs and server logs."""
+    if refusal := search_refusal(request, "identity_check"):
+        return refusal
     raw = request.POST.get("identity_number", "").strip()
     context = {"empty": not raw}
     if raw:

@@ -28,6 +28,7 @@ from samplan.access.services import (
 from samplan.cases.deadlines import next_step_of, overdue_q, with_next_step_data
 from samplan.cases.models import Participant
 from samplan.directory.models import Unit
+from samplan.hardening import search_refusal
 from samplan.people.models import Person
 
 from ..forms.search import Query, SearchForm, cursor_after
@@ -51,6 +52,8 @@ def search(request):
         status = 400
     elif seeing_units:
         query = form.cleaned_data["q"]
+        if query.names_a_person and (refusal := search_refusal(request)):
+            return refusal
         cases = _matching(user, query, form.cleaned_data, seeing_units)
         after = form.cleaned_data["after"]
         if after:

@@ -1,0 +1,360 @@
+"""The authorization matrix (issue 7, quality bar): every URL of samplan.urls, asked by every
+role, answers as the table says. A URL without an entry fails the test, so a new page cannot
+arrive without someone deciding who may open it.
+
+Roles, around one SIP coordinated by alice's vårdcentral (region) in which bob's hemtjänst
+(kommun) takes part, with a meeting called and a case message:
+- coordinator: SIP coordinator at the coordinating unit (alice);
+- participant: staff of a participating unit whose organisation the consent names (bob);
+- other_organisation: a coordinator at a unit of an organisation that takes no part (charlie);
+- unit_administrator: unit administrator of the coordinating unit;
+- security_officer: security officer at the coordinating unit;
+- superuser: a superuser with no assignment (administers the directory, is not staff);
+- anonymous: not signed in.
+
+Every URL is asked with GET (POST for the views that take nothing else); the action views
+that show their form to everyone who sees the case are asked again with a valid POST
+(EXPECTED_POST), because there the act, not the page, is what a role may or may not do.
+Outcomes:
+- OK: 200, or a redirect to a page that is not a sign-in page; for a POST also 400 or 409
+  (the form is valid, so a 400 comes from the transition table, after the right was checked);
+- REFUSED: 403 or 404 (a foreign case is a 404 so that it is not known to exist);
+- SIGN_IN: a redirect to a sign-in page (ours or the admin's).
+
+Left out on purpose: the admin's own pages except its index (their access is Django's is_staff
+and model permissions, the same code for every model), static files and Django's i18n
+catalogue. Everything else is enumerated from the resolver, recursively.
+
+The data are built once for the module, inside a transaction that is rolled back at its end;
+each test runs in a savepoint of its own (pytest-django's `db`), so what one request changes is
+gone before the next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from django.db import transaction
+from django.shortcuts import resolve_url
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from samplan.cases import services
+from samplan.cases.models import CaseMessage, Invitation, Meeting, SipCase, State
+from samplan.directory.models import Assignment, Unit
+from tests.factories import County, UserFactory, case_in_state, staff
+
+OK, REFUSED, SIGN_IN = "ok", "refused", "sign-in"
+
+ROLES = (
+    "coordinator",
+    "participant",
+    "other_organisation",
+    "unit_administrator",
+    "security_officer",
+    "superuser",
+    "anonymous",
+)
+
+SKIPPED_NAMESPACES = {"admin"}  # except admin:index, below
+SKIPPED_NAMES = {"set_language"}  # Django's language switch: a POST that only sets a cookie
+
+
+def _walk(patterns, namespace: str = ""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from _walk(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield f"{namespace}{pattern.name}", pattern
+
+
+def url_names() -> dict[str, URLPattern]:
+    """Every named URL of samplan.urls, but the admin's internals (its index stays)."""
+    names = {}
+    for name, pattern in _walk(get_resolver().url_patterns):
+        root = name.split(":")[0] if ":" in name else ""
+        if name == "admin:index" or (root not in SKIPPED_NAMESPACES and name not in SKIPPED_NAMES):
+            names[name] = pattern
+    return names
+
+
+def every(outcome: str, **exceptions: str) -> dict[str, str]:
+    return {role: exceptions.get(role, outcome) for role in ROLES}
+
+
+# Who may open what. A case page refused is a 404 (get_case_for: a foreign case is not known to
+# exist); a page that is not about one case, a 403.
+CASE_READERS = every(
+    REFUSED, coordinator=OK, participant=OK, unit_administrator=OK, anonymous=SIGN_IN
+)
+SIGNED_IN = every(OK, anonymous=SIGN_IN)
+SECURITY_OFFICER = every(REFUSED, security_officer=OK, anonymous=SIGN_IN)
+# The coordinating unit's coordinator drives the case; the others who see it are refused the act.
+DRIVER = every(REFUSED, coordinator=OK, anonymous=SIGN_IN)
+# Staff of the units that take part act on it; a unit administrator sees but never acts.
+TAKING_PART = every(REFUSED, coordinator=OK, participant=OK, anonymous=SIGN_IN)
+
+EXPECTED: dict[str, dict[str, str]] = {
+    # Public, and the way in and out.
+    "home": every(OK),
+    "login": every(OK),  # signed in: a redirect to the start page
+    "logout": every(OK),
+    "admin:index": every(SIGN_IN, superuser=OK),  # staff are not is_staff: the admin's sign-in
+    # One's own account: every signed-in user, for themselves only (no id in the address).
+    "accounts:account": SIGNED_IN,
+    "accounts:enrol": SIGNED_IN,
+    "accounts:backup_codes": SIGNED_IN,
+    "accounts:password_change": SIGNED_IN,
+    "accounts:second_factor": SIGNED_IN,  # two factors already: on to the start page
+    "accounts:sign_out_everywhere": every(SIGN_IN),  # POST only; ends at the sign-in page
+    # Single sign-on: 404 for everyone unless SAMPLAN_STAFF_OIDC is set (it is not here); with
+    # it on, tests/test_oidc* drive both against a real provider.
+    "oidc_authentication_init": every(REFUSED),
+    "oidc_authentication_callback": every(REFUSED),
+    # Lists: everyone signed in, each sees only what they may (cases_visible_to).
+    "workspace:start": SIGNED_IN,
+    "workspace:case_list": SIGNED_IN,
+    "workspace:search": SIGNED_IN,
+    # Starting a SIP: staff with a working assignment (coordinator or participant) anywhere.
+    "workspace:initiate": every(
+        REFUSED, coordinator=OK, participant=OK, other_organisation=OK, anonymous=SIGN_IN
+    ),
+    # The checksum check reads nothing from the database (and is rate limited).
+    "workspace:check_identity": SIGNED_IN,
+    # Log review: the security officer only; a superuser is no security officer.
+    "workspace:audit_log": SECURITY_OFFICER,
+    "workspace:audit_log_export": SECURITY_OFFICER,  # POST only
+    "workspace:log_reviews": SECURITY_OFFICER,
+    "workspace:log_review_new": SECURITY_OFFICER,
+    # The case and its pages: whoever sees the case. The forms of the steps are shown to all
+    # who see it; the act itself is refused by the services (see the POST rows below).
+    "workspace:case_detail": CASE_READERS,
+    "workspace:case_messages": CASE_READERS,
+    "workspace:add_related_party": CASE_READERS,
+    "workspace:record_information": CASE_READERS,
+    "workspace:record_consent": CASE_READERS,
+    "workspace:revoke_consent": CASE_READERS,
+    "workspace:preparation": CASE_READERS,
+    "workspace:call_meeting": CASE_READERS,
+    "workspace:meeting_detail": CASE_READERS,
+    "workspace:move_meeting": CASE_READERS,
+    "workspace:cancel_meeting": CASE_READERS,
+    "workspace:record_attendance": CASE_READERS,
+    "workspace:plan_edit": CASE_READERS,
+    "workspace:plan_compare": CASE_READERS,
+    "workspace:follow_up": CASE_READERS,
+    "workspace:close_case": CASE_READERS,
+    "workspace:plan_establish": DRIVER,
+    # Who already sees the case is sent to it; emergency access is for staff of a taking-part
+    # unit whose organisation the consent does not cover (none of these roles): 404 for the rest.
+    "workspace:emergency_access": CASE_READERS,
+    # POST only (below): the act itself.
+    "workspace:start_preparation": DRIVER,
+    "workspace:add_unit": DRIVER,
+    "workspace:answer_invitation": TAKING_PART,
+    "workspace:acknowledge_message": TAKING_PART,
+}
+
+# Views that take POST as well as GET, asked again with a valid form: the act, not the page.
+EXPECTED_POST: dict[str, dict[str, str]] = {
+    "workspace:close_case": DRIVER,
+    "workspace:cancel_meeting": DRIVER,
+    "workspace:case_messages": TAKING_PART,
+    "workspace:add_related_party": TAKING_PART,
+    # Not editable while a meeting is called: who takes part passes the right and is stopped
+    # by the transition table (400); the unit administrator by the right (403).
+    "workspace:preparation": TAKING_PART,
+    # Who sees the case already is sent to it; the others stay refused (404), reason or not.
+    "workspace:emergency_access": CASE_READERS,
+}
+
+
+def _version(world) -> dict:
+    return {"version": world.case.lock_version}
+
+
+def _answer(world) -> dict:
+    prefix = f"answer-{world.invitation.pk}"
+    return {
+        f"{prefix}-version": world.invitation.lock_version,
+        f"{prefix}-sequence": world.meeting.sequence,
+        f"{prefix}-answer": "accepted",
+    }
+
+
+# The form each POST is sent with, from the module's data. POST-only views are asked with POST
+# only (their GET is a 405 for everyone: test_post_only_views_refuse_get).
+POST_ONLY: dict[str, Callable] = {
+    "logout": lambda world: {},
+    "accounts:sign_out_everywhere": lambda world: {},
+    "workspace:check_identity": lambda world: {"identity_number": "19121212-1212"},
+    # In "meeting called" the preparation cannot start again: the coordinator gets past the
+    # right and is stopped by the transition table (400); everyone else by the right (403).
+    "workspace:start_preparation": _version,
+    "workspace:add_unit": lambda world: {"add-unit": world.unit_to_add.pk},
+    "workspace:answer_invitation": _answer,
+    "workspace:acknowledge_message": lambda world: {},
+    "workspace:audit_log_export": lambda world: {},  # no filter: the newest rows, as CSV
+}
+POST_DATA: dict[str, Callable] = {
+    "workspace:cancel_meeting": lambda world: {**_version(world), "reason": "Personen är sjuk."},
+    "workspace:case_messages": lambda world: {"message-body": "Hemtjänsten börjar på måndag."},
+    "workspace:add_related_party": lambda world: {
+        "kind": "relative",
+        "name": "Dottern",
+        "may_see": "nothing",
+    },
+    "workspace:preparation": lambda world: {"version": world.case.preparation.lock_version},
+    "workspace:emergency_access": lambda world: {"reason": "Akut läge, personen är medvetslös."},
+    "workspace:close_case": lambda world: {
+        **_version(world),
+        "reason": "other",
+        "note": "Flyttat.",
+    },
+}
+
+
+# --- The data ---------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    users: dict
+    arguments: dict[str, int]
+    case: SipCase
+    meeting: Meeting
+    invitation: Invitation
+    unit_to_add: Unit
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock(), transaction.atomic():
+        county = County()
+        case = case_in_state(county, State.MEETING_CALLED)
+        meeting = case.meetings.get()
+        invitation = Invitation.objects.get(meeting=meeting, unit=county.hemtjanst)
+        message = services.post_message(case, actor=county.alice, body="Ring dottern i morgon.")
+        assert isinstance(message, CaseMessage)
+        users = {
+            "coordinator": county.alice,
+            "participant": county.bob,
+            "other_organisation": county.charlie,
+            "unit_administrator": staff(
+                county.vardcentral, Assignment.Role.UNIT_ADMINISTRATOR, username="enhetsadmin"
+            ),
+            "security_officer": staff(
+                county.vardcentral, Assignment.Role.SECURITY_OFFICER, username="sakerhet"
+            ),
+            "superuser": UserFactory(username="root", is_superuser=True, is_staff=True),
+            "anonymous": None,
+        }
+        yield World(
+            users=users,
+            arguments={
+                "case_id": case.pk,
+                "meeting_id": meeting.pk,
+                "invitation_id": invitation.pk,
+                "message_id": message.pk,
+            },
+            case=case,
+            meeting=meeting,
+            invitation=invitation,
+            unit_to_add=county.elsewhere,
+        )
+        transaction.set_rollback(True)
+
+
+def url_of(name: str, pattern: URLPattern, arguments: dict[str, int]) -> str:
+    needed = list(pattern.pattern.converters)
+    unknown = [kwarg for kwarg in needed if kwarg not in arguments]
+    assert not unknown, f"{name} takes {unknown}: add an object for it to world()"
+    return reverse(name, kwargs={kwarg: arguments[kwarg] for kwarg in needed})
+
+
+def outcome_of(response, method: str) -> str:
+    status = response.status_code
+    if status in (301, 302, 303):
+        path = urlsplit(response["Location"]).path
+        if path in {resolve_url(settings.LOGIN_URL), reverse("admin:login")}:
+            return SIGN_IN
+        return OK
+    if status == 200 or (method == "POST" and status in (400, 409)):
+        return OK
+    if status in (403, 404):
+        return REFUSED
+    return f"unexpected {status}"
+
+
+def ask(client, world, name: str, role: str, method: str):
+    user = world.users[role]
+    if user is not None:
+        client.force_login(user)
+    url = url_of(name, NAMES[name], world.arguments)
+    if method == "POST":
+        data = {**POST_ONLY, **POST_DATA}[name](world)
+        response = client.post(url, data)
+    else:
+        response = client.get(url)
+    return url, response
+
+
+# --- The tests --------------------------------------------------------------------------------
+
+NAMES = url_names()
+
+
+def test_every_url_has_an_entry_in_the_matrix():
+    missing = sorted(set(NAMES) - set(EXPECTED))
+    assert not missing, (
+        "URLs without an entry in EXPECTED (tests/test_authorization_matrix.py); decide who "
+        "may open each and add it:\n" + "\n".join(missing)
+    )
+
+
+def test_every_entry_names_a_url_and_every_role():
+    assert not sorted(set(EXPECTED) - set(NAMES)), "entries for URLs that no longer exist"
+    for name, row in EXPECTED.items():
+        assert set(row) == set(ROLES), name
+
+
+def test_post_only_views_refuse_get(client, world, db):
+    client.force_login(world.users["coordinator"])
+    for name in POST_ONLY:
+        if name in NAMES:
+            url = url_of(name, NAMES[name], world.arguments)
+            assert client.get(url).status_code == 405, f"{name} answers GET: not POST-only"
+
+
+def _cases():
+    for name in sorted(set(NAMES) & set(EXPECTED)):
+        yield name, "POST" if name in POST_ONLY else "GET", EXPECTED[name]
+    for name in sorted(set(NAMES) & set(EXPECTED_POST)):
+        yield name, "POST", EXPECTED_POST[name]
+
+
+CASES = [(name, method, role, row[role]) for name, method, row in _cases() for role in ROLES]
+
+
+@pytest.mark.parametrize(
+    "name, method, role, expected",
+    CASES,
+    ids=[f"{name}-{method}-{role}" for name, method, role, _ in CASES],
+)
+def test_the_role_gets_what_the_matrix_says(client, world, db, name, method, role, expected):
+    url, response = ask(client, world, name, role, method)
+    assert outcome_of(response, method) == expected, (
+        f"{role} {method} {url}: {response.status_code} {response.get('Location', '')}"
+    )
+
+
+def test_each_request_left_the_shared_data_as_they_were(world, db):
+    """Every test runs in a savepoint rolled back at its end: a case closed by one request
+    (the coordinator's POST above) must not be closed for the next role's."""
+    world.case.refresh_from_db()
+    assert world.case.state == State.MEETING_CALLED
+    assert not SipCase.objects.filter(state=State.CLOSED).exists()
