@@ -424,3 +424,43 @@ def test_generate_county_beside_the_demo_leaves_the_keys_usable(demo):
     # The generator hands out keys itself; rows made afterwards must get keys past them.
     largest = Person.objects.order_by("-pk").values_list("pk", flat=True).first()
     assert PersonFactory().pk > largest
+
+
+# --- Never in production -----------------------------------------------------------------------
+
+
+def test_load_demo_and_demo_code_refuse_when_https_is_on(db, settings):
+    settings.HTTPS = True
+    with pytest.raises(CommandError, match="HTTPS is on"):
+        run("load_demo")
+    with pytest.raises(CommandError, match="HTTPS is on"):
+        run("load_demo", "--if-empty")
+    assert not Organisation.objects.exists() and not User.objects.exists()
+    with pytest.raises(CommandError, match="HTTPS is on"):
+        run("demo_code", "karin")
+
+
+def test_check_deploy_finds_demo_authenticator_keys_an_error_behind_tls(demo, settings):
+    from samplan.directory.checks import no_demo_authenticator_keys
+
+    settings.HTTPS = False
+    (warning,) = no_demo_authenticator_keys()
+    assert warning.id == "samplan.W201" and not warning.is_serious()
+    settings.HTTPS = True
+    (error,) = no_demo_authenticator_keys()
+    assert error.id == "samplan.E201" and error.is_serious()
+    demo_keys = TOTPDevice.objects.count()
+    assert error.msg.startswith(f"{demo_keys} accounts have the demo county's authenticator key")
+    # Each owner enrols a key of their own: nothing left to find.
+    for device in TOTPDevice.objects.all():
+        device.key = "00" * 19 + f"{device.pk % 256:02x}"
+        device.save()
+    assert no_demo_authenticator_keys() == []
+
+
+def test_check_deploy_is_quiet_on_a_database_without_the_demo(county, settings):
+    from samplan.directory.checks import no_demo_authenticator_keys
+
+    settings.HTTPS = True
+    TOTPDevice.objects.create(user=county.alice, name="Phone", confirmed=True)
+    assert no_demo_authenticator_keys() == []

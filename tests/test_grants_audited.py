@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from samplan.access.models import AuditEvent
-from samplan.directory.models import Assignment, User
+from samplan.directory.models import Assignment, Unit, User
 from samplan.errors import DomainError
 from tests.factories import UserFactory
 
@@ -361,3 +361,128 @@ def test_an_administrator_granting_themselves_an_assignment_is_marked_as_such(
     assert row.user == superuser
     assert row.detail == "granted: role=coordinator; from 2026-01-05 08:00; to open; to themselves"
     assert row.organisation_name == "Annanby kommun"
+
+
+# --- Accounts, units and groups: what would pass by the signals ------------------------------
+
+
+@pytest.mark.parametrize(
+    "bulk",
+    [
+        lambda: User.objects.filter(username="bob").update(is_superuser=True, is_staff=True),
+        lambda: User.objects.all().update(is_active=False),
+        lambda: User.objects.filter(username="bob").update(hsa_id="SE2321000016-9999"),
+        lambda: User.objects.filter(username="bob").update(password="md5$x$y"),
+        lambda: User._base_manager.filter(username="bob").update(is_superuser=True),
+        lambda: User.objects.bulk_update(
+            [User(pk=User.objects.get(username="bob").pk, is_superuser=True)], ["is_superuser"]
+        ),
+        lambda: User.objects.bulk_create([User(username="eve", is_superuser=True)]),
+        lambda: Assignment._base_manager.filter(user__username="bob").update(role=Role.COORDINATOR),
+    ],
+    ids=[
+        "superuser",
+        "active",
+        "hsa_id",
+        "password",
+        "base manager",
+        "bulk_update",
+        "bulk_create superuser",
+        "assignment base manager",
+    ],
+)
+def test_bulk_changes_of_account_roles_password_or_hsa_id_are_refused(county, bulk):
+    columns = ("pk", "is_superuser", "is_staff", "is_active", "hsa_id", "password")
+    before = list(User.objects.order_by("pk").values_list(*columns))
+    roles = list(Assignment.objects.order_by("pk").values_list("role", flat=True))
+    with pytest.raises(DomainError) as refused:
+        bulk()
+    assert refused.value.code == "bulk_grant"
+    assert list(User.objects.order_by("pk").values_list(*columns)) == before
+    assert list(Assignment.objects.order_by("pk").values_list("role", flat=True)) == roles
+    assert not User.objects.filter(username="eve").exists()
+
+
+def test_bulk_updates_of_other_account_fields_and_plain_bulk_creates_still_work(county):
+    now = timezone.now()
+    assert User.objects.filter(username="bob").update(signed_out_everywhere_at=now) == 1
+    User.objects.bulk_create([User(username="plain1"), User(username="plain2")])
+    assert User.objects.filter(username__startswith="plain").count() == 2
+    assert not grants("account_role").exists()
+
+
+def test_a_unit_moved_to_another_organisation_or_closed_is_a_grant(county):
+    unit = county.hemtjanst
+    unit.organisation = county.other_kommun
+    unit.save()
+    unit.active = False
+    unit.save()
+    unit.name = "Hemtjänst Norra"
+    unit.save()  # a new name grants nothing
+    rows = list(grants("unit", unit_id=unit.pk).values_list("detail", "organisation_name"))
+    moved = f"organisation: Testby kommun→Annanby kommun; {NO_REQUEST}"
+    assert rows == [
+        # Under each organisation, so that both security officers see the move.
+        (moved, "Testby kommun"),
+        (moved, "Annanby kommun"),
+        (f"active: true→false; {NO_REQUEST}", "Annanby kommun"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "bulk",
+    [
+        lambda unit: Unit.objects.filter(pk=unit.pk).update(active=False),
+        lambda unit: Unit.objects.filter(pk=unit.pk).update(organisation_id=unit.organisation_id),
+        lambda unit: Unit.objects.bulk_update([unit], ["active"]),
+        lambda unit: Unit._base_manager.filter(pk=unit.pk).update(active=False),
+    ],
+    ids=["active", "organisation", "bulk_update", "base manager"],
+)
+def test_bulk_changes_of_a_units_organisation_or_active_flag_are_refused(county, bulk):
+    with pytest.raises(DomainError):
+        bulk(county.hemtjanst)
+    county.hemtjanst.refresh_from_db()
+    assert county.hemtjanst.active
+    assert Unit.objects.filter(pk=county.hemtjanst.pk).update(phone="010-123 45 67") == 1
+
+
+def test_deleting_a_group_lists_the_members_it_takes_the_group_from(county):
+    group = Group.objects.create(name="Registratorer")
+    group.user_set.add(county.alice, county.bob)
+    group.delete()
+    row = grants("account_role").last()
+    assert row.detail == f"group Registratorer deleted; 2 members: alice, bob; {NO_REQUEST}"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="an advisory lock of PostgreSQL")
+def test_a_grant_takes_the_chain_lock_before_it_locks_the_row(county):
+    """Rows locked first and the chain lock after would let two administrators' transactions
+    wait for each other; the chain lock comes first."""
+    assignment = Assignment.objects.get(user=county.bob)
+    for change in (
+        lambda: setattr(assignment, "role", Role.COORDINATOR) or assignment.save(),
+        lambda: setattr(county.bob, "is_staff", True) or county.bob.save(),
+        lambda: setattr(county.hemtjanst, "active", False) or county.hemtjanst.save(),
+        lambda: assignment.delete(),
+    ):
+        with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+            change()
+        statements = [query["sql"] for query in queries]
+        lock = next(i for i, sql in enumerate(statements) if "pg_advisory_xact_lock" in sql)
+        first_write = next(
+            i for i, sql in enumerate(statements) if sql.startswith(("UPDATE", "DELETE"))
+        )
+        assert lock < first_write, statements
+
+
+def test_a_save_of_some_fields_logs_only_what_it_writes(county):
+    bob = county.bob
+    bob.is_superuser = True  # in memory only: not among the fields saved
+    bob.hsa_id = "SE2321000016-7777"
+    bob.is_staff = True
+    bob.save(update_fields=["is_staff"])
+    (row,) = grants("account_role", subject_user=bob)
+    assert row.detail == f"is_staff: false→true; {NO_REQUEST}"
+    bob.refresh_from_db()
+    assert not bob.is_superuser and bob.hsa_id == ""

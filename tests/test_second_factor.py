@@ -155,6 +155,8 @@ def test_first_sign_in_enrols_an_authenticator_then_shows_backup_codes_once(clie
         "second_factor_device",
         "backup_codes",
     ]
+    # Her own enrolment is that one CREATE row: the device's signal adds no GRANT beside it.
+    assert not rows("second_factor_device", action=Action.GRANT)
     assert rows("second_factor")[-1].detail == "totp; enrolled"
 
 

@@ -10,7 +10,8 @@ Writers must never fork the chain. On PostgreSQL `access_auditevent_chain_head()
 takes a transaction-level advisory lock and then reads the head, in one round trip; the lock is
 held until the surrounding transaction ends, so the next writer reads the head only after this
 one's rows are committed (or rolled back). SQLite lets one writer at a time anyway (BEGIN
-IMMEDIATE).
+IMMEDIATE). Grant signals take the lock first (`take_chain_lock`), before their transaction
+locks any row, so two administrators' transactions cannot wait for each other in a circle.
 
 With settings.SAMPLAN_AUDIT_SINK set, each committed row is also appended as one JSON line to a
 file and/or sent to syslog, after the commit: a copy the database's owner cannot reach.
@@ -144,6 +145,15 @@ def write_events(events: Sequence[AuditEvent]) -> None:
         if settings.SAMPLAN_AUDIT_SINK:
             copies = [_copy_line(event) for event in events]
             transaction.on_commit(partial(copy_out, copies), robust=True)
+
+
+def take_chain_lock() -> None:
+    """Take the chain lock now, for the rest of the surrounding transaction: a transaction that
+    will write audit rows after locking rows of its own takes it before them. Outside a
+    transaction there is nothing to hold it for; SQLite has no such lock (one writer anyway)."""
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK])
 
 
 def chain_head() -> tuple[int, str]:

@@ -7,6 +7,6 @@ class DirectoryConfig(AppConfig):
 
     def ready(self):
         # Every grant of an assignment or an account role is audited (separation of duties).
-        from . import signals
+        from . import checks, signals  # noqa: F401 (checks registers itself)
 
         signals.connect()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import AbstractUser, _user_has_perm
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -64,6 +65,38 @@ class Organisation(models.Model):
         return self.name
 
 
+def bulk_change_error(what: tuple[str, str]) -> DomainError:
+    return DomainError(
+        f"{what[0]} ändras en åt gången, så att varje ändring loggas.",
+        f"{what[1]} are changed one at a time, so that each change is logged.",
+        code="bulk_grant",
+    )
+
+
+def _refuse_guarded(guarded: frozenset[str], fields, what: tuple[str, str]) -> None:
+    # A foreign key may be named by its column too (organisation_id).
+    named = set(fields) | {field.removesuffix("_id") for field in fields}
+    if guarded & named:
+        raise bulk_change_error(what)
+
+
+class UnitQuerySet(models.QuerySet):
+    """A unit's organisation decides which consent covers its staff, and an inactive unit grants
+    nothing: changing either is a grant, audited by the model's signals, which a bulk update
+    would pass by."""
+
+    GUARDED = frozenset({"organisation", "active"})
+    WHAT = ("Enhetens huvudman och status", "A unit's organisation and active flag")
+
+    def update(self, **kwargs):
+        _refuse_guarded(self.GUARDED, kwargs, self.WHAT)
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        _refuse_guarded(self.GUARDED, fields, self.WHAT)
+        return super().bulk_update(objs, fields, batch_size=batch_size)
+
+
 class Unit(models.Model):
     """Enhet: a unit of an organisation, e.g. "Vårdcentral Centrum" or "Hemtjänst Norr"."""
 
@@ -78,13 +111,44 @@ class Unit(models.Model):
     email = models.EmailField(_("e-mail"), blank=True)
     active = models.BooleanField(_("active"), default=True)
 
+    objects = UnitQuerySet.as_manager()
+
     class Meta:
         ordering = ["organisation__name", "name"]
+        base_manager_name = "objects"
         verbose_name = _("unit")
         verbose_name_plural = _("units")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.organisation.name})"
+
+
+class UserQuerySet(models.QuerySet):
+    """An account's roles, password and HSA-id (which single sign-on matches the person by) are
+    changed through save(), where the directory's signals audit each change; a bulk update would
+    pass by them, so it is refused. Other fields (the time of signing out everywhere) stay free."""
+
+    GUARDED = frozenset({"is_superuser", "is_staff", "is_active", "password", "hsa_id"})
+    WHAT = ("Kontons roller, lösenord och HSA-id", "Accounts' roles, password and HSA-id")
+
+    def update(self, **kwargs):
+        _refuse_guarded(self.GUARDED, kwargs, self.WHAT)
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        _refuse_guarded(self.GUARDED, fields, self.WHAT)
+        return super().bulk_update(objs, fields, batch_size=batch_size)
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        # Plain staff accounts (a data load) only: a new superuser or admin is a grant.
+        if kwargs.get("update_conflicts") or any(u.is_superuser or u.is_staff for u in objs):
+            raise bulk_change_error(self.WHAT)
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
+    use_in_migrations = True
 
 
 class User(AbstractUser):
@@ -100,9 +164,19 @@ class User(AbstractUser):
         _("signed out everywhere at"), null=True, blank=True, editable=False
     )
 
+    objects = UserManager()
+
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        # Bulk updates are refused through _base_manager too (saves use its private _update).
+        base_manager_name = "objects"
+        constraints = [
+            # Single sign-on finds the account by its HSA-id: one account per HSA-id.
+            models.UniqueConstraint(
+                fields=["hsa_id"], condition=~Q(hsa_id=""), name="one_account_per_hsa_id"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
@@ -188,6 +262,7 @@ class Assignment(models.Model):
         ordering = ["unit__name", "role"]
         verbose_name = _("assignment")
         verbose_name_plural = _("assignments")
+        base_manager_name = "objects"
         constraints = [
             models.UniqueConstraint(fields=["user", "unit", "role"], name="one_role_per_unit"),
         ]

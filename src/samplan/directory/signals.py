@@ -4,8 +4,15 @@ ended, and an account's role (superuser, staff, active, groups, permissions) giv
 Separation of duties: whoever grants (an administrator in the admin, a script in the shell, a
 data load) leaves a row that the security officer reviews and that the grantee cannot remove.
 Model signals catch every save and delete whatever path it takes; the paths that pass by the
-signals (bulk update and delete of assignments) are refused by AssignmentQuerySet, and its
-bulk_create writes its grant rows itself (`audit_bulk_grants`).
+signals (bulk update and delete of assignments; bulk updates of an account's roles, password or
+HSA-id, and of a unit's organisation or active flag) are refused by the querysets in
+directory/models.py, and AssignmentQuerySet.bulk_create writes its grant rows itself
+(`audit_bulk_grants`). Also grants: a password set by someone else, an account's HSA-id changed
+(single sign-on signs in whoever holds it), a unit moved to another organisation or made
+(in)active (it changes which consent covers its staff), a group deleted with its members.
+
+Each pre_save/pre_delete receiver takes the audit chain's lock first (access/chain.py), before the
+save locks a row, so two administrators' transactions cannot deadlock on it.
 
 The actor is the signed-in user of the request (access.middleware.current_user); outside a
 request there is none and the row's detail says so. Rows are written in the transaction of the
@@ -17,19 +24,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib.auth.models import Group, Permission
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
+from django.urls import reverse
 from django.utils import timezone
 
-from samplan.access.chain import write_events
+from samplan.access.chain import take_chain_lock, write_events
 from samplan.access.middleware import current_request_info, current_user
 from samplan.access.models import AuditEvent
 from samplan.access.services import _event, _unit_snapshots
 
-from .models import Assignment, User
+from .models import Assignment, Organisation, Unit, User
 
 GRANT = AuditEvent.Action.GRANT
 ASSIGNMENT_FIELDS = ("user_id", "unit_id", "role", "hsa_id", "valid_from", "valid_to")
 ROLE_FIELDS = ("is_superuser", "is_staff", "is_active")
+# What a save of an account may grant: its roles, the HSA-id single sign-on matches, its password.
+ACCOUNT_FIELDS = (*ROLE_FIELDS, "hsa_id", "password")
+UNIT_FIELDS = ("organisation_id", "active")
 DETAIL_LENGTH = AuditEvent._meta.get_field("detail").max_length
 
 
@@ -37,10 +48,16 @@ def connect() -> None:
     """Called once from DirectoryConfig.ready."""
     pre_save.connect(remember_assignment, sender=Assignment, dispatch_uid="grant_pre_assignment")
     post_save.connect(assignment_saved, sender=Assignment, dispatch_uid="grant_assignment")
+    pre_delete.connect(lock_chain, sender=Assignment, dispatch_uid="grant_lock_assignment")
     post_delete.connect(assignment_deleted, sender=Assignment, dispatch_uid="grant_end_assignment")
     pre_save.connect(remember_roles, sender=User, dispatch_uid="grant_pre_account")
     post_save.connect(account_saved, sender=User, dispatch_uid="grant_account")
+    pre_delete.connect(lock_chain, sender=User, dispatch_uid="grant_lock_account")
     post_delete.connect(account_deleted, sender=User, dispatch_uid="grant_end_account")
+    pre_save.connect(remember_unit, sender=Unit, dispatch_uid="grant_pre_unit")
+    post_save.connect(unit_saved, sender=Unit, dispatch_uid="grant_unit")
+    pre_delete.connect(lock_chain, sender=Unit, dispatch_uid="grant_lock_unit")
+    pre_delete.connect(group_deleted, sender=Group, dispatch_uid="grant_group_deleted")
     m2m_changed.connect(groups_changed, sender=User.groups.through, dispatch_uid="grant_groups")
     m2m_changed.connect(
         user_permissions_changed,
@@ -52,6 +69,10 @@ def connect() -> None:
         sender=Group.permissions.through,
         dispatch_uid="grant_group_permissions",
     )
+
+
+def lock_chain(sender, **kwargs):
+    take_chain_lock()
 
 
 # --- Who grants ------------------------------------------------------------------------------
@@ -132,6 +153,7 @@ def _has_ended(values: dict) -> bool:
 
 
 def remember_assignment(sender, instance, update_fields=None, **kwargs):
+    take_chain_lock()
     instance._grant_before = (
         Assignment._base_manager.filter(pk=instance.pk).values(*ASSIGNMENT_FIELDS).first()
         if instance.pk is not None
@@ -248,38 +270,73 @@ def _flag(value: bool) -> str:
 
 def remember_roles(sender, instance, update_fields=None, **kwargs):
     # Signing in saves last_login alone: no role can change, so no query either.
-    if update_fields is not None and not set(update_fields) & set(ROLE_FIELDS):
+    if update_fields is not None and not set(update_fields) & set(ACCOUNT_FIELDS):
         instance._roles_before = None
         return
+    take_chain_lock()
     stored = (
-        User._base_manager.filter(pk=instance.pk).values(*ROLE_FIELDS).first()
+        User._base_manager.filter(pk=instance.pk).values(*ACCOUNT_FIELDS).first()
         if instance.pk is not None
         else None
     )
     # A new account starts with no role; being active is no access by itself (that takes an
-    # assignment), so only a new superuser or staff account is a grant.
+    # assignment), so only a new superuser or staff account is a grant. Its first HSA-id and
+    # password are how every account begins.
     instance._roles_before = stored or {
         "is_superuser": False,
         "is_staff": False,
         "is_active": instance.is_active,
+        "hsa_id": instance.hsa_id,
+        "password": instance.password,
     }
 
 
-def account_saved(sender, instance, created, **kwargs):
+def _password_set(instance, before: dict, update_fields) -> bool:
+    # "" is an account saved a moment before its first password (factories, two-step
+    # creation): it never had one. An unusable password ("!…", single sign-on only) given a
+    # real one is a way in, and is logged.
+    if before["password"] in (instance.password, ""):
+        return False
+    # Signing in rehashes a password under a newer hasher (AbstractBaseUser.check_password):
+    # the same password, no one set it.
+    rehashed = instance._password is None and set(update_fields or ()) == {"password"}
+    return not rehashed
+
+
+def _own_password_change() -> bool:
+    """The account page's change (old password asked) audits itself as CHANGE "password"."""
+    _address, path = current_request_info.get()
+    return path == reverse("accounts:password_change")
+
+
+def account_saved(sender, instance, created, update_fields=None, **kwargs):
     before = instance.__dict__.pop("_roles_before", None)
     if before is None:
         return
+    # A field left out of update_fields was not written, whatever the instance holds.
+    written = set(update_fields) if update_fields is not None else set(ACCOUNT_FIELDS)
+    before = {field: value for field, value in before.items() if field in written}
+    actor = _actor()
+    subject = (instance.pk, instance.get_username())
+    rows = []
     changes = [
         f"{field}: {_flag(before[field])}→{_flag(getattr(instance, field))}"
         for field in ROLE_FIELDS
-        if before[field] != getattr(instance, field)
+        if field in before and before[field] != getattr(instance, field)
     ]
-    if not changes:
-        return
-    detail = ("new account: " if created else "") + "; ".join(changes)
-    write_events(
-        [_row(_actor(), "account_role", detail, subject=(instance.pk, instance.get_username()))]
-    )
+    if "hsa_id" in before and before["hsa_id"] != instance.hsa_id:
+        changes.append(f"hsa_id: {before['hsa_id'] or '–'}→{instance.hsa_id or '–'}")
+    if changes:
+        detail = ("new account: " if created else "") + "; ".join(changes)
+        rows.append(_row(actor, "account_role", detail, subject=subject))
+    if (
+        "password" in before
+        and _password_set(instance, before, update_fields)
+        and not (actor is not None and actor.pk == instance.pk and _own_password_change())
+    ):
+        # Who set it and for whom; never the hash.
+        rows.append(_row(actor, "password", "password set", subject=subject))
+    write_events(rows)
 
 
 def account_deleted(sender, instance, **kwargs):
@@ -292,6 +349,77 @@ def account_deleted(sender, instance, **kwargs):
                 f"account deleted (was {roles})",
                 subject=(instance.pk, instance.get_username()),
             )
+        ]
+    )
+
+
+def group_deleted(sender, instance, **kwargs):
+    """Deleting a group removes its memberships without an m2m signal: the row names them."""
+    take_chain_lock()
+    members = list(instance.user_set.order_by("username").values_list("username", flat=True))
+    listed = ", ".join(members) if members else "none"
+    write_events(
+        [
+            _row(
+                _actor(),
+                "account_role",
+                f"group {instance.name} deleted; {len(members)} members: {listed}",
+            )
+        ]
+    )
+
+
+# --- Units -----------------------------------------------------------------------------------
+
+
+def remember_unit(sender, instance, update_fields=None, **kwargs):
+    if instance.pk is None or (
+        update_fields is not None
+        and not {"organisation", "organisation_id", "active"} & set(update_fields)
+    ):
+        instance._grant_before = None
+        return
+    take_chain_lock()
+    instance._grant_before = Unit._base_manager.filter(pk=instance.pk).values(*UNIT_FIELDS).first()
+
+
+def unit_saved(sender, instance, created, **kwargs):
+    """A unit moved to another organisation or made (in)active changes what its staff reach:
+    which consent covers them, whether their assignments there count. A move is a row under
+    each organisation, so that both security officers' reviews see it."""
+    before = instance.__dict__.pop("_grant_before", None)
+    if before is None:
+        return
+    moved = before["organisation_id"] != instance.organisation_id
+    closed = before["active"] != instance.active
+    if not (moved or closed):
+        return
+    organisations = (
+        [before["organisation_id"], instance.organisation_id]
+        if moved
+        else [instance.organisation_id]
+    )
+    names = dict(Organisation.objects.filter(pk__in=organisations).values_list("pk", "name"))
+    changes = []
+    if moved:
+        changes.append(
+            f"organisation: {names.get(before['organisation_id'], before['organisation_id'])}"
+            f"→{names.get(instance.organisation_id, instance.organisation_id)}"
+        )
+    if closed:
+        changes.append(f"active: {_flag(before['active'])}→{_flag(instance.active)}")
+    actor = _actor()
+    detail = "; ".join(changes)
+    write_events(
+        [
+            _row(
+                actor,
+                "unit",
+                detail,
+                unit_id=instance.pk,
+                unit=(instance.name, organisation_id, names.get(organisation_id, "")),
+            )
+            for organisation_id in organisations
         ]
     )
 

@@ -10,6 +10,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from samplan.demo.county import demo_usernames
 from samplan.demo.county.directory import demo_totp_key
+from samplan.demo.management.commands.load_demo import refuse_in_production
 
 
 def current_code(device: TOTPDevice) -> tuple[str, int]:
@@ -29,6 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("username")
 
     def handle(self, *args, username: str, **options):
+        refuse_in_production()
         if username not in demo_usernames():
             raise CommandError(f"{username!r} is not a demo login (manage.py demo_logins).")
         device = TOTPDevice.objects.filter(

@@ -5,6 +5,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from samplan.demo.county import PASSWORD, demo_logins, demo_usernames
 from samplan.demo.county.directory import demo_totp_key, demo_totp_secret
+from samplan.demo.management.commands.load_demo import refuse_in_production
 
 
 class Command(BaseCommand):
@@ -21,6 +22,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        refuse_in_production()
         rows = demo_logins()
         if not rows:
             self.stdout.write("No demo logins: load the demo county with manage.py load_demo.")

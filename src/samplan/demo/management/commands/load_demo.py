@@ -1,9 +1,21 @@
 """manage.py load_demo [--if-empty]: the fictitious demo county, for trying Samplan out."""
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from samplan.cases.models import State
 from samplan.demo.county import PASSWORD, DemoCounty, is_loaded
+
+
+def refuse_in_production() -> None:
+    """The demo's password and authenticator keys are public: never in a database behind TLS.
+    HTTPS is the sign of production (`make run` runs with DEBUG off too, so DEBUG is not)."""
+    if settings.HTTPS:
+        raise CommandError(
+            "HTTPS is on: this looks like production. The demo county's password and "
+            "authenticator keys are public, so it is never loaded here (or its codes printed). "
+            "Run the demo with HTTPS unset, on a database of its own."
+        )
 
 
 class Command(BaseCommand):
@@ -21,6 +33,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, if_empty: bool = False, **options):
+        refuse_in_production()
         if is_loaded():
             if if_empty:
                 self.stdout.write("The database already holds organisations: demo not loaded.")
