@@ -186,6 +186,9 @@ def main() -> None:
 
     sys.path.insert(0, str(options.src.resolve()))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "samplan.settings")
+    # One user asks for a page many times a minute here: the search limit (30 a minute) would
+    # answer 429. Its one query is still made and timed.
+    os.environ.setdefault("SAMPLAN_SEARCH_RATE_LIMIT", str(10**9))
     with throwaway_database() as where:
         import django
 

@@ -1,8 +1,11 @@
 """The app's PostgreSQL role may append to the audit log and read it, nothing more: UPDATE, DELETE
 and TRUNCATE are refused by permission (before any trigger), and not owning the table it cannot
-switch the triggers off. The rest of the app stays writable. Roles are cluster-wide: the test makes
-throwaway ones with unique names, inside the test's transaction, and drops them."""
+switch the triggers off. The same for the emergency access grants and the records of log reviews,
+which the app writes once and never changes. The rest of the app stays writable. Roles are
+cluster-wide: the test makes throwaway ones with unique names, inside the test's transaction, and
+drops them."""
 
+import datetime as dt
 import uuid
 from io import StringIO
 
@@ -11,10 +14,29 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
+from samplan.access.emergency import grant_emergency_access
 from samplan.access.management.commands.db_roles import role_statements
-from samplan.access.models import AuditEvent
+from samplan.access.models import AuditEvent, EmergencyAccess, LogReview
 from samplan.access.services import audit
+from samplan.cases import services
+from samplan.cases.models import State
 from samplan.directory.models import Unit
+from tests.factories import case_in_state
+
+REASON = "Akut inläggning, behöver se vilka insatser som pågår i hemmet."
+
+
+def revoked_for_bob(county):
+    """A SIP bob's unit takes part in whose consent no longer covers the kommun: he may ask for
+    emergency access (as in tests/test_emergency_access.py)."""
+    case = case_in_state(county, State.PREPARATION)
+    services.add_participant(case, actor=county.alice, unit=county.hemtjanst)
+    case.refresh_from_db()
+    services.revoke_consent(
+        case, actor=county.alice, expected_version=case.lock_version, organisations=[county.kommun]
+    )
+    return case
+
 
 Action = AuditEvent.Action
 
@@ -29,6 +51,11 @@ def test_the_command_prints_the_statements_in_one_transaction():
     assert "BEGIN;\n" + body + "COMMIT;" in printed
     assert "GRANT SELECT, INSERT ON public.access_auditevent TO samplan_app;" in printed
     assert "REVOKE ALL ON public.access_auditevent FROM PUBLIC, samplan_app;" in printed
+    for table in ("access_emergencyaccess", "access_logreview"):
+        assert f"REVOKE ALL ON public.{table} FROM PUBLIC, samplan_app;" in printed
+        assert f"GRANT SELECT, INSERT ON public.{table} TO samplan_app;" in printed
+        # After the grant on all tables, which it narrows.
+        assert printed.index(f"REVOKE ALL ON public.{table}") > printed.index("ON ALL TABLES")
 
 
 @pytest.mark.parametrize(
@@ -63,6 +90,7 @@ def test_the_app_role_appends_to_the_log_and_can_neither_change_it_nor_switch_it
         pytest.skip("roles and grants are PostgreSQL's")
     suffix = uuid.uuid4().hex[:12]
     app, owner = f"samplan_test_app_{suffix}", f"samplan_test_owner_{suffix}"
+    revoked = revoked_for_bob(county)
     run("SET CONSTRAINTS ALL IMMEDIATE")  # the county's deferred checks, before ALTER TABLE
     for statement in role_statements(app, owner):
         run(statement)
@@ -88,6 +116,23 @@ def test_the_app_role_appends_to_the_log_and_can_neither_change_it_nor_switch_it
         )
         refused("SET session_replication_role = replica", match="permission denied")
         refused("CREATE TABLE access_shadow (id int)", match="permission denied")
+
+        # A grant of emergency access and the record of a review: written once, never changed.
+        grant = grant_emergency_access(county.bob, revoked.pk, REASON)
+        record = LogReview.objects.create(
+            reviewer=county.alice,
+            organisation=county.region,
+            period_start=dt.date(2026, 3, 1),
+            period_end=dt.date(2026, 3, 31),
+            scope="whole log",
+            conclusion="Inget att anmärka.",
+        )
+        refused("UPDATE access_emergencyaccess SET reason = 'x' WHERE id = %s", [grant.pk])
+        refused("DELETE FROM access_emergencyaccess WHERE id = %s", [grant.pk])
+        refused("UPDATE access_logreview SET conclusion = 'x' WHERE id = %s", [record.pk])
+        refused("DELETE FROM access_logreview WHERE id = %s", [record.pk])
+        refused("TRUNCATE access_logreview")
+        assert EmergencyAccess.objects.get(pk=grant.pk).reason == REASON
 
         # The rest of the app is the app's to write.
         unit = Unit.objects.get(pk=county.hemtjanst.pk)

@@ -8,11 +8,17 @@ import datetime as dt
 import re
 
 import pytest
+from django.db import connection
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from samplan.access.emergency import grant_emergency_access, may_ask_emergency_access
+from samplan.access.emergency import (
+    fingerprint,
+    grant_emergency_access,
+    grant_matches_log,
+    may_ask_emergency_access,
+)
 from samplan.access.models import AuditEvent, EmergencyAccess
 from samplan.access.services import cases_visible_to, get_case_for
 from samplan.cases import services
@@ -260,3 +266,43 @@ def test_emergency_access_ends_with_the_assignment_it_was_given_through(county, 
     bob = type(county.bob).objects.get(pk=county.bob.pk)  # without the cached units
     with pytest.raises(Http404):
         get_case_for(bob, revoked.pk)
+
+
+# --- The reason cannot be rewritten unnoticed ---------------------------------------------------
+
+
+def test_the_grant_row_holds_a_keyed_fingerprint_of_the_reason_and_a_rewrite_shows(
+    client, county, revoked
+):
+    grant = grant_emergency_access(county.bob, revoked.pk, REASON)
+    granted = grant_rows(revoked).get()
+    assert f"reason hmac {fingerprint(REASON)}" in granted.detail
+    assert REASON not in granted.detail
+    assert fingerprint(REASON) != fingerprint(REASON + ".")
+    assert grant_matches_log(grant)
+
+    officer = staff(county.vardcentral, Assignment.Role.SECURITY_OFFICER, username="sakerhet")
+    client.force_login(officer)
+
+    def marked() -> list[bool]:
+        response = client.post("/logg/", {"flag": "emergency", "action": "grant"})
+        assert response.status_code == 200
+        rows = [event for event in response.context["rows"] if event.pk == granted.pk]
+        page = response.content.decode()
+        return [event.reason_changed for event in rows] + ['data-testid="reason-changed"' in page]
+
+    assert marked() == [False, False]
+    with connection.cursor() as cursor:  # beneath the app, as a table owner could
+        cursor.execute(
+            "UPDATE access_emergencyaccess SET reason = %s WHERE id = %s",
+            ["Rutinkontroll av journalen.", grant.pk],
+        )
+    grant.refresh_from_db()
+    assert not grant_matches_log(grant)
+    assert marked() == [True, True]
+
+
+def test_the_reason_stays_out_of_error_reports(client, county, revoked):
+    client.force_login(county.bob)
+    request = client.post(emergency_url(revoked), {"reason": REASON}).wsgi_request
+    assert request.sensitive_post_parameters == ("reason",)

@@ -340,3 +340,32 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.django_db
+def test_identity_numbers_and_health_details_stay_out_of_error_reports(client, county):
+    """Django's error reports (mail to ADMINS, the debug page) show POST bodies: the views that
+    take identity numbers, names, reasons or a search name theirs as sensitive, and the report
+    shows stars instead."""
+    from django.views.debug import SafeExceptionReporterFilter
+
+    case = case_in_state(county, State.PREPARATION)
+    client.force_login(county.alice)
+    posts = [
+        (reverse("workspace:search"), {"q": "19121212-1212"}, {"q"}),
+        (reverse("workspace:check_identity"), {"identity_number": "191212121212"}, None),
+        (reverse("workspace:initiate"), {"step": "find", "identity_number": "191212121212"}, None),
+        (
+            reverse("workspace:add_related_party", args=[case.pk]),
+            {"name": "Gunnel Exempel", "phone": "070-1234567"},
+            None,
+        ),
+    ]
+    for url, data, expected in posts:
+        request = client.post(url, data).wsgi_request
+        names = set(request.sensitive_post_parameters)
+        assert set(data) - {"step"} <= names, url
+        if expected is not None:
+            assert names == expected
+        shown = SafeExceptionReporterFilter().get_post_parameters(request)
+        assert all(shown[name] != value for name, value in data.items() if name != "step"), url

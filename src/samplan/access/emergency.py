@@ -14,12 +14,17 @@ The log: the grant is a GRANT row (the user grants the access to themselves: it 
 access like any other, and the review's action filter finds it with the rest), and each read
 under it a READ row; both carry `emergency=True`. The reason can hold health details, so it
 stays out of the log's `detail` (process facts only) and lives in `EmergencyAccess`, whose id
-the row names, for the review to show beside it.
+the row names, for the review to show beside it. The app may not change or delete a grant
+(db_roles gives it SELECT and INSERT only), and the GRANT row holds a keyed fingerprint of the
+reason (`hmac …`), so a reason rewritten beneath the app shows in the review as changed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import re
 
 from django.conf import settings
 from django.db import transaction
@@ -30,11 +35,47 @@ from samplan.cases.models import Participant, SipCase
 from samplan.directory.models import Assignment, Unit
 from samplan.errors import DomainError, PermissionRefused
 
+from .chain import audit_key
 from .models import AuditEvent, EmergencyAccess
 from .services import WORKING_ROLES, active_unit_ids, audit, cases_visible_to
 
 REASON_MIN_LENGTH = 10
 REASON_MAX_LENGTH = EmergencyAccess._meta.get_field("reason").max_length
+
+
+FINGERPRINT = re.compile(r"\bhmac ([0-9a-f]{16})\b")
+
+
+def fingerprint(*parts: str) -> str:
+    """A keyed fingerprint (HMAC-SHA256 with the audit key, first 16 hex digits) of a text that
+    lives outside the log, for the log's row to hold: the text cannot be read back from it, and
+    whoever rewrites the text in the database cannot make a matching one without the key."""
+    message = "\x1f".join(parts).encode()
+    return hmac.new(audit_key(), message, hashlib.sha256).hexdigest()[:16]
+
+
+def fingerprint_in(detail: str) -> str | None:
+    match = FINGERPRINT.search(detail)
+    return match.group(1) if match else None
+
+
+def grant_matches_log(grant: EmergencyAccess) -> bool:
+    """Whether the grant's reason is still what its GRANT row fingerprinted when it was given
+    (False too when no such row names it)."""
+    detail = (
+        AuditEvent.objects.filter(
+            action=AuditEvent.Action.GRANT,
+            what="emergency_access",
+            outcome=AuditEvent.Outcome.ALLOWED,
+            emergency=True,
+            user_id=grant.user_id,
+            case_id=grant.case_id,
+            detail__startswith=f"emergency access #{grant.pk} ",
+        )
+        .values_list("detail", flat=True)
+        .first()
+    )
+    return detail is not None and fingerprint_in(detail) == fingerprint(grant.reason)
 
 
 def emergency_minutes() -> int:
@@ -164,7 +205,8 @@ def grant_emergency_access(user, case_id: int, reason: str) -> EmergencyAccess:
             emergency=True,
             detail=(
                 f"emergency access #{grant.pk} until "
-                f"{timezone.localtime(grant.expires_at):%Y-%m-%d %H:%M}; reason in the grant"
+                f"{timezone.localtime(grant.expires_at):%Y-%m-%d %H:%M}; "
+                f"reason hmac {fingerprint(grant.reason)}"
             ),
         )
     return grant

@@ -172,12 +172,22 @@ class EmergencyAccess(models.Model):
 
 class LogReview(models.Model):
     """Loggkontroll: the record that a security officer reviewed the log, what the review
-    covered and what it concluded (HSLF-FS 2016:40 4 kap. 9 §)."""
+    covered and what it concluded (HSLF-FS 2016:40 4 kap. 9 §). Never changed: the app's database
+    role may only insert it, and its CREATE row in the log holds a keyed fingerprint of it."""
 
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="log_reviews"
     )
     reviewed_at = models.DateTimeField(default=timezone.now)
+    # Whose review it is: an officer of several organisations reviews each on its own. Empty only
+    # for records written before it was asked (the migration fills it where it can).
+    organisation = models.ForeignKey(
+        "directory.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("organisation"),
+    )
     period_start = models.DateField(_("from"))
     period_end = models.DateField(_("to"))
     # What was searched, in words (person by SIP/identity reference, user, unit, action, flags).

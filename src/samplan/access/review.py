@@ -6,24 +6,33 @@ organisation's* rows, those of every organisation where they hold an active secu
 assignment:
   * done at one of its units (the row's organisation snapshot is theirs: reads, writes, grants of
     assignments at its units);
-  * done by, or granted to, one of its staff (anyone with an assignment there, now or before):
-    their sign-ins, searches and refusals, which carry no unit;
+  * done by, or granted to, one of its staff, where the row names no organisation (sign-ins,
+    searches and refusals, which carry no unit): staff means an assignment there that was valid
+    at the row's time. What its staff did at another organisation's unit is that organisation's
+    business, and never in this review;
   * about a SIP one of its units takes part in (or took part in): who else read or tried to read
-    a plan the organisation shares, refusals of outsiders included.
+    a plan the organisation shares, refusals of outsiders included;
+  * about a person of such a SIP, where the row names neither a SIP nor an organisation: who
+    looked the person up (another organisation's security officer, say).
 Rows that match none of these (a failed sign-in under a name no one has) belong to no
 organisation's review; django-axes and the operator see those.
+
+A row in scope may name a person who is not theirs (one of their staff looked up, or tried to
+open, someone else's SIP): the page and the export show such a row without the person, so the
+review tells no officer who is registered elsewhere.
 
 Speed. Pages are keyset pages on (at, id), newest first, never a COUNT or an OFFSET. Each filter
 leads to an index of AuditEvent: a person to (person, at), a user to (user, at), a unit to
 (unit, at), an action or the off-hours and many-persons flags (reads) to (action, at), refusals
 to the partial index on at where refused, the emergency flag to the partial index on at where
 emergency, a period or no filter at all to the index on at. The organisation test is a filter on
-the rows the index gives (left out where the filter implies it: one of their units, one of their
-staff), so its cost follows how rare the officer's rows are. The flags other than emergency list
-their period only (as their counts do), which bounds the walk. Measured on PostgreSQL 15 at
-5 000 000 rows (EXPLAIN ANALYZE): every page under 40 ms for a region holding 30 % of the rows,
-and under 70 ms for a kommun holding 0.5 % except "protected persons" (0.2 s: no index leads to
-those rows). The flag summary aggregates its whole period (0.4–1 s), so it runs when asked for.
+the rows the index gives, always applied, so its cost follows how rare the officer's rows are.
+The flags other than emergency list their period only (as their counts do), which bounds the
+walk. Measured on PostgreSQL 15 at 5 000 000 rows (EXPLAIN ANALYZE, before the scope went by
+assignments at the row's time and by person): every page under 40 ms for a region holding 30 %
+of the rows, and under 70 ms for a kommun holding 0.5 % except "protected persons" (0.2 s: no
+index leads to those rows). The flag summary aggregates its whole period (0.4–1 s), so it runs
+when asked for.
 """
 
 from __future__ import annotations
@@ -35,15 +44,16 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
 from django.utils import timezone
 
-from samplan.cases.models import Participant
+from samplan.cases.models import Participant, SipCase
 from samplan.directory.models import Assignment, Unit
 from samplan.people.models import Person
 
-from .models import AuditEvent, EmergencyAccess
+from .emergency import fingerprint, fingerprint_in
+from .models import AuditEvent, EmergencyAccess, LogReview
 from .services import active_unit_ids
 
 PAGE_SIZE = 50
@@ -78,9 +88,24 @@ class Officer:
     user: object
     organisation_ids: tuple[int, ...]
 
-    def staff(self) -> QuerySet:
-        return Assignment.objects.filter(unit__organisation_id__in=self.organisation_ids).values(
-            "user_id"
+    def staff_at_the_time(self, user_field: str) -> Exists:
+        """Whether the row's user (or subject user) held an assignment at one of the
+        organisations' units at the row's time: a former employee's later rows, and a
+        newcomer's earlier ones, are not the organisation's."""
+        return Exists(
+            Assignment.objects.filter(
+                user_id=OuterRef(user_field),
+                unit__organisation_id__in=self.organisation_ids,
+                valid_from__lte=OuterRef("at"),
+            ).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=OuterRef("at")))
+        )
+
+    def their_sips(self) -> QuerySet:
+        return Participant.objects.filter(unit__organisation_id__in=self.organisation_ids)
+
+    def their_persons(self) -> QuerySet:
+        return SipCase.objects.filter(pk__in=self.their_sips().values("case_id")).values(
+            "person_id"
         )
 
     def units(self) -> QuerySet[Unit]:
@@ -99,15 +124,49 @@ def officer_of(user) -> Officer | None:
 
 def scope_q(officer: Officer) -> Q:
     """The rows of the officer's organisations (see the module docstring)."""
-    organisations = officer.organisation_ids
-    their_sips = Participant.objects.filter(unit__organisation_id__in=organisations).values(
-        "case_id"
-    )
+    without_organisation = Q(organisation_id__isnull=True)
     return (
-        Q(organisation_id__in=organisations)
-        | Q(user_id__in=officer.staff())
-        | Q(subject_user_id__in=officer.staff())
-        | Q(case_id__in=their_sips)
+        Q(organisation_id__in=officer.organisation_ids)
+        | (without_organisation & officer.staff_at_the_time("user_id"))
+        | (without_organisation & officer.staff_at_the_time("subject_user_id"))
+        | Q(case_id__in=officer.their_sips().values("case_id"))
+        # Lookups of one of their persons tied to no SIP and no unit (the log review's own, a
+        # search without a unit); what another organisation did with the person at its own units,
+        # in a SIP they take no part in, stays that organisation's.
+        | (without_organisation & Q(case_id__isnull=True, person_id__in=officer.their_persons()))
+    )
+
+
+def hide_foreign_persons(officer: Officer, rows: list[AuditEvent]) -> None:
+    """Mark the rows whose person is not the organisations' (`person_hidden`): the row is theirs
+    (one of their staff did it), the person is not (not in a SIP they take or took part in, and
+    the row is at none of their units). One query for the page."""
+    wanted = {
+        row.person_id
+        for row in rows
+        if row.person_id and row.organisation_id not in officer.organisation_ids
+    }
+    theirs = set()
+    if wanted:
+        theirs = set(
+            officer.their_persons().filter(person_id__in=wanted).values_list("person_id", flat=True)
+        )
+    for row in rows:
+        row.person_hidden = (
+            row.person_id is not None
+            and row.organisation_id not in officer.organisation_ids
+            and row.person_id not in theirs
+        )
+
+
+def is_their_person(officer: Officer, person: Person) -> bool:
+    """In a SIP their units take or took part in, or named by a row at one of their units
+    (the second walks the (person, at) index, stopping at the first such row)."""
+    return (
+        officer.their_persons().filter(person_id=person.pk).exists()
+        or AuditEvent.objects.filter(
+            person_id=person.pk, organisation_id__in=officer.organisation_ids
+        ).exists()
     )
 
 
@@ -116,7 +175,10 @@ class Filters:
     """A search of the log. `start`/`end` are aware instants (end exclusive); the dates the
     officer typed are local (Europe/Stockholm) days."""
 
+    # The person searched for, when theirs (in a SIP they take or took part in, or in a row at
+    # their units); `person_searched` with no person: the number names no one of theirs.
     person: Person | None = None
+    person_searched: bool = False
     user_id: int | None = None
     username: str = ""
     unit: Unit | None = None
@@ -128,6 +190,14 @@ class Filters:
     threshold: int = MANY_PERSONS_PER_DAY
     # Filled by `flag_summary` when the flag needs it: the users it names.
     flagged_users: list[int] = field(default_factory=list)
+
+    @property
+    def nobody(self) -> bool:
+        """An identity number or user name naming no one of theirs: no rows, the same answer
+        whether the number is registered elsewhere or nowhere."""
+        return (self.person_searched and self.person is None) or (
+            bool(self.username) and self.user_id is None
+        )
 
     @property
     def start(self) -> dt.datetime | None:
@@ -143,6 +213,8 @@ class Filters:
         parts = []
         if self.person is not None:
             parts.append(f"person #{self.person.pk}")
+        elif self.person_searched:
+            parts.append("person by identity number")
         if self.username:
             parts.append(f"user {self.username}")
         if self.unit is not None:
@@ -186,13 +258,11 @@ def flag_period(filters: Filters, now: dt.datetime | None = None) -> tuple[dt.da
 
 def events(officer: Officer, filters: Filters) -> QuerySet[AuditEvent]:
     """The officer's rows that match the filters, newest first (keyset order)."""
-    rows = AuditEvent.objects.all()
-    own_unit = filters.unit is not None and filters.unit.organisation_id in officer.organisation_ids
-    own_staff = (
-        filters.user_id is not None and officer.staff().filter(user_id=filters.user_id).exists()
-    )
-    if not (own_unit or own_staff):
-        rows = rows.filter(scope_q(officer))
+    if filters.nobody:
+        return AuditEvent.objects.none()
+    # Always the whole scope, whatever the filters: a user filter must not widen it to what one
+    # of their staff did elsewhere.
+    rows = AuditEvent.objects.filter(scope_q(officer))
     if filters.person is not None:
         rows = rows.filter(person_id=filters.person.pk)
     if filters.user_id is not None:
@@ -259,10 +329,12 @@ EMERGENCY_GRANT = re.compile(r"emergency access #(\d+)")
 
 def attach_emergency_reasons(rows: list[AuditEvent]) -> None:
     """Each emergency row gets `emergency_reason`: the reason given for the grant it names
-    (the reason lives in EmergencyAccess, not in the log). One query for the page."""
+    (the reason lives in EmergencyAccess, not in the log), and `reason_changed` when the grant
+    row's keyed fingerprint of the reason no longer matches it. One query for the page."""
     wanted = {}
     for row in rows:
         row.emergency_reason = ""
+        row.reason_changed = False
         if row.emergency and (match := EMERGENCY_GRANT.search(row.detail)):
             wanted[row.pk] = int(match.group(1))
     if not wanted:
@@ -272,7 +344,55 @@ def attach_emergency_reasons(rows: list[AuditEvent]) -> None:
     )
     for row in rows:
         if row.pk in wanted:
-            row.emergency_reason = reasons.get(wanted[row.pk], "")
+            reason = reasons.get(wanted[row.pk])
+            row.emergency_reason = reason or ""
+            logged = fingerprint_in(row.detail)
+            # A grant that is gone, or whose reason was rewritten beneath the app.
+            row.reason_changed = logged is not None and (
+                reason is None or logged != fingerprint(reason)
+            )
+
+
+REVIEW_CREATED = re.compile(r"^review #(\d+) ")
+
+
+def review_fingerprint(record: LogReview) -> str:
+    """Over what the record says and whose it is: moving it to another organisation or
+    reviewer is a change too."""
+    return fingerprint(
+        str(record.reviewer_id),
+        str(record.organisation_id),
+        record.period_start.isoformat(),
+        record.period_end.isoformat(),
+        record.scope,
+        record.conclusion,
+    )
+
+
+def attach_review_checks(records: list[LogReview]) -> None:
+    """Each record gets `check`: "ok" when its CREATE row in the log holds the fingerprint of
+    what it says now, "changed" when it does not (rewritten after it was written), "missing"
+    when no CREATE row names it (written beneath the app, or before fingerprints). One query."""
+    for record in records:
+        record.check = "missing"
+    if not records:
+        return
+    ids = {record.pk for record in records}
+    since = min(record.reviewed_at for record in records) - dt.timedelta(minutes=5)
+    logged = {}
+    created = AuditEvent.objects.filter(
+        action=AuditEvent.Action.CREATE,
+        what="log_review",
+        outcome=AuditEvent.Outcome.ALLOWED,
+        at__gte=since,
+    ).values_list("detail", flat=True)
+    for detail in created:
+        match = REVIEW_CREATED.match(detail)
+        if match and int(match.group(1)) in ids:
+            logged.setdefault(int(match.group(1)), fingerprint_in(detail))
+    for record in records:
+        if record.pk in logged:
+            record.check = "ok" if logged[record.pk] == review_fingerprint(record) else "changed"
 
 
 @dataclass(frozen=True)
@@ -320,6 +440,7 @@ def flag_summary(officer: Officer, filters: Filters) -> FlagSummary:
     first, last = flag_period(filters)
     period = Filters(
         person=filters.person,
+        person_searched=filters.person_searched,
         user_id=filters.user_id,
         username=filters.username,
         unit=filters.unit,

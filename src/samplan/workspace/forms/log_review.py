@@ -8,12 +8,16 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from samplan.access.models import AuditEvent, LogReview
-from samplan.access.review import MANY_PERSONS_PER_DAY, Filters, Flag
+from samplan.access.review import MANY_PERSONS_PER_DAY, Filters, Flag, Officer, is_their_person
+from samplan.directory.models import Organisation
 from samplan.errors import DomainError
 from samplan.people.identity import PERSONAL_NUMBER, parse_identity
 from samplan.people.models import Person
 
 from .search import SearchForm
+
+# What the identity field gives for a well-formed number no one is registered with.
+NOT_REGISTERED = object()
 
 
 class DateInput(forms.DateInput):
@@ -76,7 +80,7 @@ class LogSearchForm(forms.Form):
             *((str(unit.pk), unit.name) for unit in units),
         ]
 
-    def clean_identity(self) -> Person | None:
+    def clean_identity(self) -> Person | object | None:
         raw = "".join(self.cleaned_data["identity"].split())
         if not raw:
             return None
@@ -85,22 +89,18 @@ class LogSearchForm(forms.Form):
             number = parse_identity(raw, reserve=reserve, field="identity").number
         except DomainError as error:
             raise forms.ValidationError(error.message, code=error.code) from error
-        person = Person.objects.filter(identity_number=number).first()
-        if person is None:
-            raise forms.ValidationError(
-                _("No person with this identity number is registered."), code="no_person"
-            )
-        return person
+        # A number no one has is no error: it answers as a person of another organisation does
+        # (no rows), so the review tells no one whether a number is registered.
+        return Person.objects.filter(identity_number=number).first() or NOT_REGISTERED
 
     def clean_username(self) -> tuple[int | None, str]:
         username = self.cleaned_data["username"].strip()
         if not username:
             return None, ""
+        # A user name no one has answers as one outside their scope does: no rows.
         user_id = (
             get_user_model().objects.filter(username=username).values_list("pk", flat=True).first()
         )
-        if user_id is None:
-            raise forms.ValidationError(_("No user has this user name."), code="no_user")
         return user_id, username
 
     def clean_after(self):
@@ -113,11 +113,19 @@ class LogSearchForm(forms.Form):
             self.add_error("date_to", _("The end of the period is before its start."))
         return data
 
-    def filters(self) -> Filters:
+    def looked_up(self) -> Person | None:
+        """The registered person the identity number names, theirs or not: the lookup's audit
+        row names them, so that the organisation holding them sees it."""
+        person = getattr(self, "cleaned_data", {}).get("identity")
+        return person if isinstance(person, Person) else None
+
+    def filters(self, officer: Officer) -> Filters:
         data = self.cleaned_data
         user_id, username = data["username"]
+        person = self.looked_up()
         return Filters(
-            person=data["identity"],
+            person=person if person is not None and is_their_person(officer, person) else None,
+            person_searched=data["identity"] is not None,
             user_id=user_id,
             username=username,
             unit=self.units.get(data["unit"]),
@@ -156,9 +164,11 @@ class ExportForm(LogSearchForm):
 
 
 class LogReviewForm(forms.ModelForm):
+    """The organisation is asked only of an officer of several; otherwise it is theirs."""
+
     class Meta:
         model = LogReview
-        fields = ["period_start", "period_end", "scope", "conclusion"]
+        fields = ["organisation", "period_start", "period_end", "scope", "conclusion"]
         widgets = {
             "period_start": DateInput,
             "period_end": DateInput,
@@ -166,6 +176,7 @@ class LogReviewForm(forms.ModelForm):
             "conclusion": forms.Textarea(attrs={"rows": 6}),
         }
         labels = {
+            "organisation": _("Whose log you reviewed"),
             "period_start": _("Period from"),
             "period_end": _("Period to"),
             "scope": _("What the review covered"),
@@ -178,7 +189,26 @@ class LogReviewForm(forms.ModelForm):
                 "or “asked the unit head about user X's reads on 3 March”."
             ),
         }
-        error_messages = {"conclusion": {"required": _("Write the conclusion of the review.")}}
+        error_messages = {
+            "conclusion": {"required": _("Write the conclusion of the review.")},
+            "organisation": {
+                "required": _("Choose whose log you reviewed."),
+                "invalid_choice": _("Choose whose log you reviewed."),
+            },
+        }
+
+    def __init__(self, *args, organisations=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["organisation"]
+        field.queryset = Organisation.objects.filter(pk__in=[o.pk for o in organisations])
+        field.required = True
+        field.empty_label = _("Choose an organisation")
+        self.single = len(organisations) == 1
+        if self.single:
+            # Nothing to choose: the field is not shown and whatever is posted is ignored.
+            field.widget = forms.HiddenInput()
+            field.disabled = True
+            field.initial = organisations[0].pk
 
     def clean(self):
         data = super().clean()

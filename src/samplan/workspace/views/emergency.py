@@ -13,6 +13,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext_lazy
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from samplan.access.emergency import (
@@ -44,6 +45,7 @@ class EmergencyAccessForm(forms.Form):
     )
 
 
+@sensitive_post_parameters("reason")
 @login_required
 @require_http_methods(["GET", "POST"])
 def emergency_access(request, case_id: int):

@@ -16,6 +16,7 @@ from django.core import signing
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from samplan.access.models import AuditEvent
@@ -46,6 +47,17 @@ def _working_units(user) -> list[Unit]:
     return list(Unit.objects.filter(pk__in=active_unit_ids(user)).select_related("organisation"))
 
 
+@sensitive_post_parameters(
+    "identity_number",
+    "given_name",
+    "family_name",
+    "phone",
+    "email",
+    "address",
+    "reason",
+    "initiator_name",
+    "person",
+)
 @login_required
 @require_http_methods(["GET", "POST"])
 def initiate(request):
@@ -196,6 +208,7 @@ def _render_initiative(request, person, unit, form, *, registered=False, status:
     )
 
 
+@sensitive_post_parameters("identity_number")
 @login_required
 @require_POST
 def check_identity(request):
@@ -216,6 +229,7 @@ def check_identity(request):
     return render(request, "workspace/initiative/_identity_check.html", context)
 
 
+@sensitive_post_parameters("name", "relation", "phone", "email", "mandate")
 @login_required
 @require_http_methods(["GET", "POST"])
 def add_related_party(request, case_id: int):

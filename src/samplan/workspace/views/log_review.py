@@ -22,11 +22,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from samplan.access.models import AuditEvent, LogReview
@@ -34,16 +36,20 @@ from samplan.access.review import (
     Flag,
     Officer,
     attach_emergency_reasons,
+    attach_review_checks,
     bound_to_flag_period,
     contains_protected,
     events,
     flag_period,
     flag_summary,
+    hide_foreign_persons,
     officer_of,
     page,
+    review_fingerprint,
 )
 from samplan.access.services import audit
-from samplan.directory.models import Assignment
+from samplan.directory.models import Organisation
+from samplan.hardening import search_refusal
 
 from ..forms.log_review import ExportForm, LogReviewForm, LogSearchForm
 from ..forms.search import cursor_after
@@ -73,10 +79,29 @@ def _officer(request, action: str, what: str) -> Officer:
     return officer
 
 
-def _looked_up(form) -> int | None:
-    """The person an otherwise invalid search found: the lookup is logged all the same."""
-    person = getattr(form, "cleaned_data", {}).get("identity")
-    return person.pk if person is not None else None
+def _lookup(request, form) -> None:
+    """The lookup by identity number, in a row of its own (`person_lookup`, which the search
+    rate limit counts) naming the person the number names, theirs or not: the organisations
+    holding the person see in their own review that this officer looked them up. The officer's
+    review shows the row without the person when the person is not theirs."""
+    if not form.data.get("identity", "").strip():
+        return
+    person = form.looked_up()
+    audit(
+        request.user,
+        AuditEvent.Action.READ,
+        "person_lookup",
+        person_id=person.pk if person is not None else None,
+        detail="log review",
+    )
+
+
+def _lookup_refusal(request):
+    """The identity search is rate-limited like the SIP search: a number at a time, not a
+    register walked through."""
+    if request.method == "POST" and request.POST.get("identity", "").strip():
+        return search_refusal(request, "log_review_lookup")
+    return None
 
 
 def _search_data(request):
@@ -87,23 +112,21 @@ def _search_data(request):
     return data
 
 
+@sensitive_post_parameters("identity", "reason")
 @login_required
 @require_http_methods(["GET", "POST"])
 def review(request):
     officer = _officer(request, AuditEvent.Action.READ, "audit_log")
+    if refusal := _lookup_refusal(request):
+        return refusal
     units = list(officer.units())
     form = LogSearchForm(_search_data(request), units=units)
     context = {"form": form, "rows": [], "next_cursor": "", "summary": None, "first_page": True}
     if not form.is_valid():
-        audit(
-            request.user,
-            AuditEvent.Action.READ,
-            "audit_log",
-            person_id=_looked_up(form),
-            detail="search not valid",
-        )
+        _lookup(request, form)
+        audit(request.user, AuditEvent.Action.READ, "audit_log", detail="search not valid")
         return render(request, "workspace/log_review/review.html", context, status=400)
-    filters = form.filters()
+    filters = form.filters(officer)
     bound_to_flag_period(filters)
     after = form.cleaned_data["after"]
     # The summary aggregates the whole flag period (up to a second at 5 000 000 rows), so it is
@@ -114,9 +137,12 @@ def review(request):
         filters.flagged_users = summary.users(filters.flag)
     rows, next_after = page(events(officer, filters), after)
     attach_emergency_reasons(rows)
+    hide_foreign_persons(officer, rows)
     detail = filters.describe()
     if after:
         detail = f"{detail}; page after {cursor_after(*after)}"
+    # After the listing, like the page's own row: a search does not list itself.
+    _lookup(request, form)
     audit(
         request.user,
         AuditEvent.Action.READ,
@@ -222,6 +248,19 @@ CSV_HEADER = (
 )
 
 
+def _without_foreign_persons(officer, rows, chunk: int = 2000):
+    """The rows in chunks, each marked by hide_foreign_persons (one query a chunk)."""
+    batch = []
+    for event in rows:
+        batch.append(event)
+        if len(batch) == chunk:
+            hide_foreign_persons(officer, batch)
+            yield from batch
+            batch = []
+    hide_foreign_persons(officer, batch)
+    yield from batch
+
+
 def _csv_lines(rows, limit: int):
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow(CSV_HEADER)  # the BOM tells spreadsheets it is UTF-8
@@ -229,7 +268,7 @@ def _csv_lines(rows, limit: int):
         if number == limit:
             yield writer.writerow([f"# cut at {limit} rows: narrow the search for the rest"])
             return
-        person = event.person
+        person = None if event.person_hidden else event.person
         yield writer.writerow(
             [
                 timezone.localtime(event.at).isoformat(timespec="seconds"),
@@ -251,26 +290,25 @@ def _csv_lines(rows, limit: int):
         )
 
 
+@sensitive_post_parameters("identity", "reason")
 @login_required
 @require_POST
 def export(request):
     officer = _officer(request, AuditEvent.Action.EXPORT, "audit_log")
+    if refusal := _lookup_refusal(request):
+        return refusal
     form = ExportForm(request.POST, units=list(officer.units()))
-    if not form.is_valid():
-        # Nothing left Samplan, but a person may have been looked up: a read, not an export.
-        audit(
-            request.user,
-            AuditEvent.Action.READ,
-            "audit_log",
-            person_id=_looked_up(form),
-            detail="export not valid",
-        )
+    valid = form.is_valid()
+    _lookup(request, form)
+    if not valid:
+        # Nothing left Samplan: a read, not an export.
+        audit(request.user, AuditEvent.Action.READ, "audit_log", detail="export not valid")
         if set(form.errors) <= {"reason"}:
             return _reason_page(request, form, status=400)
         # The search itself is wrong: show it where it was typed.
         context = {"form": form, "rows": [], "next_cursor": "", "first_page": True}
         return render(request, "workspace/log_review/review.html", context, status=400)
-    filters = form.filters()
+    filters = form.filters(officer)
     bound_to_flag_period(filters)
     if filters.flag in (Flag.MANY_PERSONS, Flag.REFUSAL_BURSTS):
         filters.flagged_users = flag_summary(officer, filters).users(filters.flag)
@@ -290,7 +328,8 @@ def export(request):
     )
     stream = rows.select_related("person")[: EXPORT_MAX_ROWS + 1].iterator(chunk_size=2000)
     response = StreamingHttpResponse(
-        _csv_lines(stream, EXPORT_MAX_ROWS), content_type="text/csv; charset=utf-8"
+        _csv_lines(_without_foreign_persons(officer, stream), EXPORT_MAX_ROWS),
+        content_type="text/csv; charset=utf-8",
     )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="samplan-audit-log-{stamp}.csv"'
@@ -317,30 +356,40 @@ def _reason_page(request, form, status: int = 200):
 # --- The record of a review -------------------------------------------------------------------
 
 
+@sensitive_post_parameters("conclusion")
 @login_required
 @require_http_methods(["GET", "POST"])
 def record_review(request):
     action = AuditEvent.Action.CREATE if request.method == "POST" else AuditEvent.Action.READ
-    _officer(request, action, "log_review")
+    officer = _officer(request, action, "log_review")
+    organisations = list(
+        Organisation.objects.filter(pk__in=officer.organisation_ids).order_by("name")
+    )
     if request.method == "POST":
-        form = LogReviewForm(request.POST)
+        form = LogReviewForm(request.POST, organisations=organisations)
         if form.is_valid():
-            record = form.save(commit=False)
-            record.reviewer = request.user
-            record.save()
-            audit(
-                request.user,
-                AuditEvent.Action.CREATE,
-                "log_review",
-                detail=(
-                    f"review #{record.pk} {record.period_start}–{record.period_end}: {record.scope}"
-                )[:300],
-            )
+            with transaction.atomic():
+                record = form.save(commit=False)
+                record.reviewer = request.user
+                record.save()
+                # The fingerprint before the scope, which the 300 characters may cut.
+                audit(
+                    request.user,
+                    AuditEvent.Action.CREATE,
+                    "log_review",
+                    detail=(
+                        f"review #{record.pk} {record.period_start}–{record.period_end}; "
+                        f"organisation #{record.organisation_id}; "
+                        f"hmac {review_fingerprint(record)}; {record.scope}"
+                    )[:300],
+                )
             messages.success(request, _("The review is recorded."))
             return redirect("workspace:log_reviews")
         status = 400
     else:
-        form = LogReviewForm(initial=_prefill(request.GET.get("prefill", "")))
+        form = LogReviewForm(
+            initial=_prefill(request.GET.get("prefill", "")), organisations=organisations
+        )
         status = 200
     return render(request, "workspace/log_review/record.html", {"form": form}, status=status)
 
@@ -355,22 +404,24 @@ def _prefill(token: str) -> dict:
 
 @login_required
 def reviews(request):
-    """Earlier reviews of the officer's organisations, by any of their security officers."""
+    """Earlier reviews of the officer's organisations, by any of their security officers, each
+    checked against the fingerprint its CREATE row holds."""
     officer = _officer(request, AuditEvent.Action.READ, "log_review")
-    reviewers = Assignment.objects.filter(
-        unit__organisation_id__in=officer.organisation_ids,
-        role=Assignment.Role.SECURITY_OFFICER,
-    ).values("user_id")
     records = list(
-        LogReview.objects.filter(reviewer__in=reviewers)
-        .select_related("reviewer")
+        LogReview.objects.filter(organisation_id__in=officer.organisation_ids)
+        .select_related("reviewer", "organisation")
         .order_by("-reviewed_at")[:100]
     )
+    attach_review_checks(records)
     audit(request.user, AuditEvent.Action.READ, "log_review", detail="list of reviews")
     return render(
         request,
         "workspace/log_review/reviews.html",
-        {"records": records, "new_url": reverse("workspace:log_review_new")},
+        {
+            "records": records,
+            "several": len(officer.organisation_ids) > 1,
+            "new_url": reverse("workspace:log_review_new"),
+        },
     )
 
 

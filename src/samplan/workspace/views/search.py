@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import render
 from django.urls import path
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from samplan.access.models import AuditEvent
@@ -34,6 +35,7 @@ from samplan.people.models import Person
 from ..forms.search import Query, SearchForm, cursor_after
 
 
+@sensitive_post_parameters("q")
 @login_required
 @require_http_methods(["GET", "POST"])
 def search(request):

@@ -2,10 +2,11 @@
 the PostgreSQL roles, printed for a database superuser to run (`... | psql <admin URL>`).
 
 The migration role owns every table and runs `migrate`. The app role owns nothing: it reads and
-writes the app's tables, but on the audit log it may only INSERT and SELECT. Not being the owner
+writes the app's tables, but on the audit log, the emergency access grants and the records of
+log reviews it may only INSERT and SELECT. Not being the owner
 (nor a superuser), it cannot ALTER the table to disable the append-only triggers, nor replace
 their function, nor TRUNCATE. Run it again after every `migrate` (it is idempotent): new tables get
-the app's rights from the default privileges, but only this re-asserts the audit log's.
+the app's rights from the default privileges, but only this re-asserts the append-only ones.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 AUDIT_TABLE = "access_auditevent"
+# Records the app writes once and never changes (access/emergency.py, the log review): the
+# emergency access reason and the record of a review. Their rows in the log hold a keyed
+# fingerprint of them as well.
+APPEND_ONLY_TABLES = ("access_emergencyaccess", "access_logreview")
 # Written by `migrate` only; the app reads it (the unapplied-migrations warning).
 MIGRATIONS_TABLE = "django_migrations"
 
@@ -61,6 +66,14 @@ def role_statements(app_role: str, migration_role: str, schema: str = "public") 
         # The audit log: append and read, nothing else.
         f"REVOKE ALL ON {schema}.{AUDIT_TABLE} FROM PUBLIC, {app}",
         f"GRANT SELECT, INSERT ON {schema}.{AUDIT_TABLE} TO {app}",
+        *(
+            statement
+            for table in APPEND_ONLY_TABLES
+            for statement in (
+                f"REVOKE ALL ON {schema}.{table} FROM PUBLIC, {app}",
+                f"GRANT SELECT, INSERT ON {schema}.{table} TO {app}",
+            )
+        ),
         f"REVOKE ALL ON {schema}.{MIGRATIONS_TABLE} FROM PUBLIC, {app}",
         f"GRANT SELECT ON {schema}.{MIGRATIONS_TABLE} TO {app}",
     ]
