@@ -28,12 +28,6 @@ Action = AuditEvent.Action
 MIGRATION = importlib.import_module("samplan.access.migrations.0006_chain_existing_rows")
 
 
-@pytest.fixture
-def postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: its superuser can switch the triggers off")
-
-
 def verified(*args) -> str:
     return _run(*args)
 
@@ -194,9 +188,8 @@ def test_the_log_must_reach_the_last_row_of_its_copy(county, tmp_path):
 # --- Tampering beneath the app, on PostgreSQL -----------------------------------------------
 
 
-@pytest.mark.postgres_only
+@pytest.mark.needs_postgresql
 @pytest.mark.django_db
-@pytest.mark.usefixtures("postgres")
 def test_a_row_changed_with_the_triggers_off_is_named(county):
     rows = written(county)
     verified()
@@ -207,9 +200,8 @@ def test_a_row_changed_with_the_triggers_off_is_named(county):
     assert "changed after it was written" in message
 
 
-@pytest.mark.postgres_only
+@pytest.mark.needs_postgresql
 @pytest.mark.django_db
-@pytest.mark.usefixtures("postgres")
 def test_a_deleted_row_is_named_by_the_gap_it_leaves(county):
     rows = written(county)
     with triggers_off():
@@ -219,9 +211,8 @@ def test_a_deleted_row_is_named_by_the_gap_it_leaves(county):
     assert "deleted" in message
 
 
-@pytest.mark.postgres_only
+@pytest.mark.needs_postgresql
 @pytest.mark.django_db
-@pytest.mark.usefixtures("postgres")
 def test_a_backdated_row_inserted_with_a_guessed_seq_and_hash_is_named(county):
     rows = written(county)
     head = rows[-1]
@@ -240,9 +231,8 @@ def test_a_backdated_row_inserted_with_a_guessed_seq_and_hash_is_named(county):
     assert f"row id {forged_id}, seq {head.seq + 1}: its hash does not match" in broken()
 
 
-@pytest.mark.postgres_only
+@pytest.mark.needs_postgresql
 @pytest.mark.django_db
-@pytest.mark.usefixtures("postgres")
 def test_a_row_slipped_into_the_middle_is_named(county):
     rows = written(county)
     middle = rows[1]
@@ -260,9 +250,8 @@ def test_a_row_slipped_into_the_middle_is_named(county):
     assert f"row id {slipped.pk}, seq {middle.seq}: its hash does not match" in broken()
 
 
-@pytest.mark.postgres_only
+@pytest.mark.needs_postgresql
 @pytest.mark.django_db
-@pytest.mark.usefixtures("postgres")
 def test_two_rows_with_their_contents_swapped_are_named(county):
     rows = written(county)
     first, second = rows[1], rows[2]
@@ -275,9 +264,8 @@ def test_two_rows_with_their_contents_swapped_are_named(county):
     assert f"row id {first.pk}, seq {first.seq}: its hash does not match" in broken()
 
 
-@pytest.mark.postgres_only
+@pytest.mark.needs_postgresql
 @pytest.mark.django_db
-@pytest.mark.usefixtures("postgres")
 def test_two_rows_swapped_whole_are_named_by_their_order(county):
     rows = written(county)
     first, second = rows[1], rows[2]
@@ -311,9 +299,9 @@ def _until(condition, seconds=15.0) -> bool:
     return False
 
 
-@pytest.mark.postgres_only
+@pytest.mark.needs_postgresql
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("postgres", "audit_log_flushable")
+@pytest.mark.usefixtures("audit_log_flushable")
 def test_two_connections_writing_at_once_never_fork_the_chain(county):
     """The second writer waits for the first one's transaction (it holds the chain lock from its
     head read until it commits), then chains onto the row the first committed. Then two threads

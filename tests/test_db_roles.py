@@ -81,13 +81,11 @@ def run(statement: str, params=()) -> list[tuple]:
         return cursor.fetchall() if cursor.description else []
 
 
-@pytest.mark.postgres_only
+@pytest.mark.needs_postgresql
 @pytest.mark.django_db
 def test_the_app_role_appends_to_the_log_and_can_neither_change_it_nor_switch_its_triggers_off(
     county,
 ):
-    if connection.vendor != "postgresql":
-        pytest.skip("roles and grants are PostgreSQL's")
     suffix = uuid.uuid4().hex[:12]
     app, owner = f"samplan_test_app_{suffix}", f"samplan_test_owner_{suffix}"
     revoked = revoked_for_bob(county)

@@ -455,7 +455,7 @@ def test_deleting_a_group_lists_the_members_it_takes_the_group_from(county):
     assert row.detail == f"group Registratorer deleted; 2 members: alice, bob; {NO_REQUEST}"
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="an advisory lock of PostgreSQL")
+@pytest.mark.needs_postgresql  # an advisory lock of PostgreSQL
 def test_a_grant_takes_the_chain_lock_before_it_locks_the_row(county):
     """Rows locked first and the chain lock after would let two administrators' transactions
     wait for each other; the chain lock comes first."""
