@@ -8,7 +8,7 @@ from django.db.models.signals import post_migrate
 # Django's live_server runs beside Playwright's event loop in the same thread.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from tests.factories import County
+from tests.factories import County, UserFactory
 from tests.oidc import oidc_provider  # noqa: F401 (a fixture: a real OIDC provider on 127.0.0.1)
 
 CHROMIUM = "/usr/bin/chromium"
@@ -38,6 +38,19 @@ def audit_log_flushable(transactional_db):
 @pytest.fixture
 def county(db):
     return County()
+
+
+@pytest.fixture
+def superuser(db):
+    """An administrator of the directory with no assignment: not a member of staff."""
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def admin_client(client, superuser):
+    """Signed in as `superuser`, both factors proven (pytest-django's own signs in `admin`)."""
+    client.force_login(superuser)
+    return client
 
 
 @pytest.fixture(scope="session")

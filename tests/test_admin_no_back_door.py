@@ -17,24 +17,12 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from samplan.access.models import AuditEvent
 from samplan.directory.models import User
-from tests.factories import UserFactory
 from tests.two_factor import authenticator
 
 pytestmark = pytest.mark.django_db
 
 GRANT = AuditEvent.Action.GRANT
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def superuser():
-    return UserFactory(username="root", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client(client, superuser):
-    client.force_login(superuser)
-    return client
 
 
 @pytest.fixture

@@ -31,17 +31,6 @@ def grants(what: str = "assignment", **filters):
 
 
 @pytest.fixture
-def superuser():
-    return UserFactory(username="root", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client(client, superuser):
-    client.force_login(superuser)
-    return client
-
-
-@pytest.fixture
 def dana(county):
     """A staff member with no assignment yet."""
     return UserFactory(username="dana")

@@ -201,7 +201,6 @@ def grant_emergency_access(user, case_id: int, reason: str) -> EmergencyAccess:
             person_id=person_id,
             unit_id=unit.pk,
             subject_user=user,
-            subject_username=user.get_username(),
             emergency=True,
             detail=(
                 f"emergency access #{grant.pk} until "

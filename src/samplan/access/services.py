@@ -230,6 +230,9 @@ def _event(
     if unit_id and unit is None:
         unit = _unit_snapshots([unit_id]).get(unit_id)
     unit_name, organisation_id, organisation_name = unit or ("", None, "")
+    subject = extra.get("subject_user")
+    if subject is not None and not extra.get("subject_username"):
+        extra["subject_username"] = subject.get_username()  # the snapshot outlives the account
     return AuditEvent(
         user=user if authenticated else None,
         username=user.get_username() if authenticated else "",
@@ -259,8 +262,8 @@ def audit(
     outcome: str | None = None,
     **extra,
 ) -> AuditEvent:
-    """Write one row of the audit log. `extra`: subject_user, subject_username, detail,
-    emergency (see AuditEvent)."""
+    """Write one row of the audit log. `extra`: subject_user (its user name is kept as well),
+    subject_username (for a subject without an account), detail, emergency (see AuditEvent)."""
     event = _event(user, action, what, case_id, person_id, unit_id, outcome, **extra)
     write_events([event])
     return event

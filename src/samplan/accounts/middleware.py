@@ -85,7 +85,6 @@ class SignInMiddleware:
                     AuditEvent.Action.SIGN_OUT,
                     reason,
                     subject_user=user,
-                    subject_username=user.get_username(),
                 )
                 logout(request)
                 messages.info(request, ended_message(reason))

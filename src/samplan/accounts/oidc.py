@@ -334,7 +334,6 @@ class SignInCallbackView(OIDCAuthenticationCallbackView):
             AuditEvent.Action.SIGN_IN,
             WHAT,
             subject_user=self.user,
-            subject_username=self.user.get_username(),
             detail=result.detail(),
         )
         return response
@@ -360,7 +359,7 @@ class SignInCallbackView(OIDCAuthenticationCallbackView):
             WHAT,
             outcome=AuditEvent.Outcome.REFUSED,
             subject_user=user,
-            subject_username=user.get_username() if user else result.identity[:150],
+            subject_username="" if user else result.identity[:150],
             detail=result.detail(),
         )
         messages.error(request, Refusal.message(result.reason))

@@ -43,7 +43,6 @@ def _refused(what: str, user=None, *, subject=None, detail: str = "") -> None:
         what,
         outcome=AuditEvent.Outcome.REFUSED,
         subject_user=subject,
-        subject_username=subject.get_username() if subject else "",
         detail=detail[:300],
     )
 
@@ -75,7 +74,6 @@ def check_password(request, username: str, password: str) -> User | None:
             AuditEvent.Action.SIGN_IN,
             "sign_in",
             subject_user=user,
-            subject_username=user.get_username(),
             detail="password right; second factor next",
         )
         return user
@@ -192,7 +190,6 @@ def _second_factor_done(request, user, method: str, detail: str = "") -> None:
         AuditEvent.Action.SIGN_IN,
         "second_factor",
         subject_user=user,
-        subject_username=user.get_username(),
         detail=f"{method}; {detail}" if detail else method,
     )
 
@@ -243,7 +240,6 @@ def confirm_enrolment(request, device: TOTPDevice, typed: str) -> CodeCheck:
         AuditEvent.Action.CREATE,
         "second_factor_device",
         subject_user=user,
-        subject_username=user.get_username(),
         detail="authenticator app",
     )
     if not StaticToken.objects.filter(device__user=user, device__confirmed=True).exists():
@@ -267,7 +263,6 @@ def new_backup_codes(user) -> list[str]:
         AuditEvent.Action.CREATE,
         "backup_codes",
         subject_user=user,
-        subject_username=user.get_username(),
         detail=f"{len(codes)} codes; earlier codes void",
     )
     return codes
@@ -287,5 +282,4 @@ def sign_out_everywhere(user) -> None:
         AuditEvent.Action.SIGN_OUT,
         "sign_out_everywhere",
         subject_user=user,
-        subject_username=user.get_username(),
     )

@@ -103,6 +103,5 @@ def second_factor_removed(sender, instance, **kwargs) -> None:
         AuditEvent.Action.CHANGE,
         "second_factor_removed",
         subject_user=owner,
-        subject_username=owner.get_username(),
         detail=_kind(sender),
     )

@@ -231,7 +231,6 @@ def sign_out(request):
             AuditEvent.Action.SIGN_OUT,
             "sign_out",
             subject_user=user,
-            subject_username=user.get_username(),
             detail="" if has_two_factors(request) else "before the second factor",
         )
     logout(request)
@@ -264,7 +263,6 @@ class PasswordChangeView(auth_views.PasswordChangeView):
             AuditEvent.Action.CHANGE,
             "password",
             subject_user=user,
-            subject_username=user.get_username(),
         )
         messages.success(self.request, _("Your password is changed."))
         return response

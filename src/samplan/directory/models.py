@@ -65,36 +65,42 @@ class Organisation(models.Model):
         return self.name
 
 
-def bulk_change_error(what: tuple[str, str]) -> DomainError:
+def bulk_change_error(what: tuple[str, str], verb: tuple[str, str] = ("ändras", "changed")):
     return DomainError(
-        f"{what[0]} ändras en åt gången, så att varje ändring loggas.",
-        f"{what[1]} are changed one at a time, so that each change is logged.",
+        f"{what[0]} {verb[0]} en åt gången, så att varje ändring loggas.",
+        f"{what[1]} are {verb[1]} one at a time, so that each change is logged.",
         code="bulk_grant",
     )
 
 
-def _refuse_guarded(guarded: frozenset[str], fields, what: tuple[str, str]) -> None:
-    # A foreign key may be named by its column too (organisation_id).
-    named = set(fields) | {field.removesuffix("_id") for field in fields}
-    if guarded & named:
-        raise bulk_change_error(what)
+class GuardedQuerySet(models.QuerySet):
+    """The fields in GUARDED grant access; a change of one is audited by the directory's signals
+    (directory/signals.py) in save(), which a bulk update would pass by, so it is refused."""
 
+    GUARDED: frozenset[str] = frozenset()
+    WHAT: tuple[str, str] = ("", "")
 
-class UnitQuerySet(models.QuerySet):
-    """A unit's organisation decides which consent covers its staff, and an inactive unit grants
-    nothing: changing either is a grant, audited by the model's signals, which a bulk update
-    would pass by."""
-
-    GUARDED = frozenset({"organisation", "active"})
-    WHAT = ("Enhetens huvudman och status", "A unit's organisation and active flag")
+    def _refuse_guarded(self, fields) -> None:
+        # A foreign key may be named by its column too (organisation_id).
+        named = set(fields) | {field.removesuffix("_id") for field in fields}
+        if self.GUARDED & named:
+            raise bulk_change_error(self.WHAT)
 
     def update(self, **kwargs):
-        _refuse_guarded(self.GUARDED, kwargs, self.WHAT)
+        self._refuse_guarded(kwargs)
         return super().update(**kwargs)
 
     def bulk_update(self, objs, fields, batch_size=None):
-        _refuse_guarded(self.GUARDED, fields, self.WHAT)
+        self._refuse_guarded(fields)
         return super().bulk_update(objs, fields, batch_size=batch_size)
+
+
+class UnitQuerySet(GuardedQuerySet):
+    """A unit's organisation decides which consent covers its staff, and an inactive unit grants
+    nothing: changing either is a grant."""
+
+    GUARDED = frozenset({"organisation", "active"})
+    WHAT = ("Enhetens huvudman och status", "A unit's organisation and active flag")
 
 
 class Unit(models.Model):
@@ -123,21 +129,12 @@ class Unit(models.Model):
         return f"{self.name} ({self.organisation.name})"
 
 
-class UserQuerySet(models.QuerySet):
-    """An account's roles, password and HSA-id (which single sign-on matches the person by) are
-    changed through save(), where the directory's signals audit each change; a bulk update would
-    pass by them, so it is refused. Other fields (the time of signing out everywhere) stay free."""
+class UserQuerySet(GuardedQuerySet):
+    """An account's roles, password and HSA-id (which single sign-on matches the person by).
+    Other fields (the time of signing out everywhere) stay free to update in bulk."""
 
     GUARDED = frozenset({"is_superuser", "is_staff", "is_active", "password", "hsa_id"})
     WHAT = ("Kontons roller, lösenord och HSA-id", "Accounts' roles, password and HSA-id")
-
-    def update(self, **kwargs):
-        _refuse_guarded(self.GUARDED, kwargs, self.WHAT)
-        return super().update(**kwargs)
-
-    def bulk_update(self, objs, fields, batch_size=None):
-        _refuse_guarded(self.GUARDED, fields, self.WHAT)
-        return super().bulk_update(objs, fields, batch_size=batch_size)
 
     def bulk_create(self, objs, *args, **kwargs):
         objs = list(objs)
@@ -197,10 +194,8 @@ class User(AbstractUser):
 
 
 def bulk_grant_error() -> DomainError:
-    return DomainError(
-        "Medarbetaruppdrag ändras eller tas bort ett i taget, så att varje ändring loggas.",
-        "Assignments are changed or removed one at a time, so that each change is logged.",
-        code="bulk_grant",
+    return bulk_change_error(
+        ("Medarbetaruppdrag", "Assignments"), ("ändras eller tas bort", "changed or removed")
     )
 
 
