@@ -131,6 +131,8 @@ def test_every_field_is_covered_by_the_hash(county):
         "subject_username": "x",
         "detail": "x",
         "emergency": True,
+        "citizen_role": "guardian",
+        "citizen_party_id": 993,
     }
     assert set(changes) == set(chain.FIELDS)
     for name, value in changes.items():

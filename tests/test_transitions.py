@@ -322,8 +322,28 @@ def perform(action, case, county, actor=None, **prepared):
     raise AssertionError(f"no performer for {action}")
 
 
+# What the person (or one acting for them) does in Min SIP: (states, result, what their capacity
+# must allow). Staff never take these; tested with the person's pages (tests/test_mypages_*).
+PERSON_SPEC = {
+    "approve_plan": (AFTER_CALL, S.PLAN_ESTABLISHED, "act"),
+    "request_plan_change": (AFTER_CALL, None, "act"),
+    "update_preferences": ({S.CONSENTED, S.PREPARATION, S.PLAN_ESTABLISHED}, None, "steer"),
+    "rate_goals": ({S.PLAN_ESTABLISHED, S.FOLLOW_UP}, None, "steer"),
+    "end_sip": (OPEN, S.CLOSED, "act"),
+}
+# Staff actions a citizen may take too, in Min SIP, with what their capacity must allow.
+CITIZEN_TOO = {"revoke_consent": "act", "revoke_consent_in_part": "act"}
+
+
 def test_the_table_is_the_process_of_sip_md():
-    assert set(TRANSITIONS) == set(SPEC)
+    assert set(TRANSITIONS) == set(SPEC) | set(PERSON_SPEC)
+    for action, (sources, target, citizen) in PERSON_SPEC.items():
+        transition = TRANSITIONS[action]
+        assert (set(transition.sources), transition.target) == (sources, target), action
+        assert (transition.who, transition.citizen) == ("person", citizen), action
+    for action, transition in TRANSITIONS.items():
+        if action in SPEC:
+            assert transition.citizen == CITIZEN_TOO.get(action, ""), action
     for action, (sources, target, who) in SPEC.items():
         transition = TRANSITIONS[action]
         assert set(transition.sources) == sources, action

@@ -64,6 +64,8 @@ FIELDS = (
     "subject_username",
     "detail",
     "emergency",
+    "citizen_role",
+    "citizen_party_id",
 )
 _ALWAYS = {"seq", "at"}
 

@@ -105,6 +105,18 @@ class AuditEvent(models.Model):
     subject_username = models.CharField(max_length=150, blank=True)
     # Process facts only (a role, a period, a review's scope), never the content of a record.
     detail = models.CharField(max_length=300, blank=True)
+    # A private individual acting in Min SIP (samplan.mypages), not staff: in which capacity
+    # ("person", or a RelatedParty kind such as "guardian") and, unless it is the person
+    # themselves (see `person`), which related party.
+    # db_default: rows written by an app server that predates the column (a rolling upgrade).
+    citizen_role = models.CharField(max_length=24, blank=True, default="", db_default="")
+    citizen_party = models.ForeignKey(
+        "people.RelatedParty",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="+",
+    )
     # Read under emergency access (nödåtkomst): flagged for the log review.
     emergency = models.BooleanField(default=False)
     # The hash chain (access/chain.py): position and keyed hash over this row and the previous.

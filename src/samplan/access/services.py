@@ -233,9 +233,17 @@ def _event(
     subject = extra.get("subject_user")
     if subject is not None and not extra.get("subject_username"):
         extra["subject_username"] = subject.get_username()  # the snapshot outlives the account
+    username = user.get_username() if authenticated else ""
+    # A private individual in Min SIP (access/citizen.py: Citizen or Capacity): no user, a
+    # pseudonym, and the capacity they acted in.
+    citizen_fields = getattr(user, "audit_fields", None)
+    if citizen_fields is not None:
+        fields = citizen_fields()
+        username = fields.pop("username")
+        extra = {**fields, **extra}
     return AuditEvent(
         user=user if authenticated else None,
-        username=user.get_username() if authenticated else "",
+        username=username,
         unit_id=unit_id,
         unit_name=unit_name,
         organisation_id=organisation_id,

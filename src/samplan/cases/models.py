@@ -444,6 +444,8 @@ class PlanVersion(models.Model):
     established_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # Approved by the person (or who acts for them) themselves in Min SIP, not recorded by staff.
+    approved_digitally = models.BooleanField(_("approved in Min SIP"), default=False)
     # A draft put before the person for approval; saving the draft again withdraws it, so the
     # person always approves exactly what they were shown.
     proposed_at = models.DateTimeField(_("proposed for approval"), null=True, blank=True)
@@ -629,6 +631,51 @@ class Evaluation(models.Model):
         return f"{self.meeting} {self.get_result_display()}"
 
 
+class GoalRating(models.Model):
+    """The person's own follow-up (Min SIP): before a follow-up they rate how each goal of the
+    valid plan is going, on a scale with pictures and words, and may comment. Never changed: a
+    new rating is a new row, and staff see the latest beside their own evaluation."""
+
+    class Scale(models.IntegerChoices):
+        VERY_BAD = 1, _("Very badly")
+        BAD = 2, _("Badly")
+        SO_SO = 3, _("So-so")
+        GOOD = 4, _("Well")
+        VERY_GOOD = 5, _("Very well")
+
+    goal = models.ForeignKey(Goal, on_delete=models.PROTECT, related_name="ratings")
+    # The follow-up meeting the rating is for, when one is called.
+    meeting = models.ForeignKey(
+        Meeting, on_delete=models.PROTECT, null=True, blank=True, related_name="goal_ratings"
+    )
+    rating = models.PositiveSmallIntegerField(_("how it is going"), choices=Scale.choices)
+    comment = models.TextField(_("comment"), blank=True, max_length=2000)
+    # "person" or the RelatedParty kind of who rated (a guardian for a child), and their party.
+    rated_by_role = models.CharField(max_length=24)
+    rated_by_party = models.ForeignKey(
+        RelatedParty, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    rated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-rated_at", "-id"]
+        verbose_name = _("the person's rating of a goal")
+        verbose_name_plural = _("the person's ratings of goals")
+        indexes = [models.Index(fields=["goal", "-rated_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.goal_id} {self.rating}"
+
+    def save(self, *args, **kwargs):
+        if self.pk:
+            raise DomainError(
+                "En skattning ändras aldrig; en ny skattning läggs till.",
+                "A rating is never changed; a new rating is added.",
+                code="append_only",
+            )
+        super().save(*args, **kwargs)
+
+
 class CaseMessageQuerySet(models.QuerySet):
     def unread_by(self, user):
         """Messages others wrote that this user has not opened yet."""
@@ -726,10 +773,17 @@ class CaseEvent(models.Model):
     actor_unit = models.ForeignKey(
         Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # Taken in Min SIP by the person or one acting for them (then `actor` is empty): "person" or
+    # the RelatedParty kind ("guardian", "god_man", …). Staff see these as the person's answers.
+    citizen_role = models.CharField(max_length=24, blank=True, default="", db_default="")
     note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["at", "id"]
+        indexes = [
+            # "From the person" on the start page: recent events taken in Min SIP.
+            models.Index(fields=["at"], condition=~Q(citizen_role=""), name="caseevent_by_citizen"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
@@ -767,4 +821,11 @@ EVENT_LABELS = {
     "record_attendance": _("Attendance recorded"),
     "propose_plan": _("Plan proposed for the person's approval"),
     "record_evaluation": _("Follow-up evaluation recorded"),
+    # Taken by the person (or one acting for them) in Min SIP.
+    "request_sip": _("The person asked for a SIP"),
+    "approve_plan": _("The person approved the plan"),
+    "request_plan_change": _("The person asked for changes to the plan"),
+    "update_preferences": _("The person changed their meeting preferences"),
+    "rate_goals": _("The person rated their goals"),
+    "end_sip": _("The person ended the SIP"),
 }

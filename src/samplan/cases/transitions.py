@@ -24,6 +24,13 @@ CONSENTED_STATES = frozenset(
 # TAKE_PART = staff of any unit that takes part and may see the case.
 DRIVE = "drive"
 TAKE_PART = "take_part"
+# Only the person, or one acting for them, in Min SIP (samplan.mypages): staff never.
+PERSON = "person"
+
+# What a private individual's capacity (access/citizen.py: Capacity) must allow for them to take
+# an action in Min SIP; "" = never from Min SIP.
+ACT = "act"  # the adult person; a guardian of a minor; a god man/förvaltare whose mandate covers it
+STEER = "steer"  # ACT, and a young person of 15–17 with their own view (their own preferences)
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,7 @@ class Transition:
     who: str
     sv: str
     en: str
+    citizen: str = ""
 
 
 TRANSITIONS: dict[str, Transition] = {
@@ -120,6 +128,7 @@ TRANSITIONS: dict[str, Transition] = {
         TAKE_PART,
         "registrera att samtycket återkallas",
         "record that consent is revoked",
+        citizen=ACT,
     ),
     "revoke_consent_in_part": Transition(
         CONSENTED_STATES,
@@ -127,6 +136,7 @@ TRANSITIONS: dict[str, Transition] = {
         TAKE_PART,
         "registrera att samtycket återkallas för en organisation",
         "record that consent is revoked for an organisation",
+        citizen=ACT,
     ),
     "close": Transition(OPEN_STATES, State.CLOSED, DRIVE, "avsluta SIP:en", "close the SIP"),
     "move_meeting": Transition(
@@ -185,6 +195,48 @@ TRANSITIONS: dict[str, Transition] = {
         TAKE_PART,
         "kvittera meddelanden",
         "acknowledge messages",
+    ),
+    # Min SIP: what the person (or one acting for them) does themselves.
+    "approve_plan": Transition(
+        frozenset({State.MEETING_CALLED, State.PLAN_ESTABLISHED, State.FOLLOW_UP}),
+        State.PLAN_ESTABLISHED,
+        PERSON,
+        "godkänna planen",
+        "approve the plan",
+        citizen=ACT,
+    ),
+    "request_plan_change": Transition(
+        frozenset({State.MEETING_CALLED, State.PLAN_ESTABLISHED, State.FOLLOW_UP}),
+        None,
+        PERSON,
+        "be om ändringar i planen",
+        "ask for changes to the plan",
+        citizen=ACT,
+    ),
+    # Until the meeting is called: once called, the coordinator has planned around them.
+    "update_preferences": Transition(
+        frozenset({State.CONSENTED, State.PREPARATION, State.PLAN_ESTABLISHED}),
+        None,
+        PERSON,
+        "ändra önskemålen om mötet",
+        "change the meeting preferences",
+        citizen=STEER,
+    ),
+    "rate_goals": Transition(
+        frozenset({State.PLAN_ESTABLISHED, State.FOLLOW_UP}),
+        None,
+        PERSON,
+        "skatta hur det går med målen",
+        "rate how the goals are going",
+        citizen=STEER,
+    ),
+    "end_sip": Transition(
+        OPEN_STATES,
+        State.CLOSED,
+        PERSON,
+        "avsluta SIP:en",
+        "end the SIP",
+        citizen=ACT,
     ),
 }
 

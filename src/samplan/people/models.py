@@ -51,6 +51,13 @@ class Person(models.Model):
         choices=Protection.choices,
         default=Protection.NONE,
     )
+    # Min SIP (samplan.mypages): a person of 15–17 signs in to their own view only when they and
+    # their guardians have decided so; under 15 the guardians see the plan for them.
+    own_view = models.BooleanField(
+        _("has their own view in Min SIP (15–17 years)"),
+        default=False,
+        help_text=_("Decided by the young person and their guardians. From 18 always."),
+    )
     is_fictitious = models.BooleanField(
         _("fictitious demo person"), default=False, help_text=_("Never use outside the demo.")
     )
@@ -132,11 +139,23 @@ class RelatedParty(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=200)
+    # Lets them sign in to Min SIP (samplan.mypages) with e-legitimation: the identity provider's
+    # claim is matched against this. Empty: they cannot sign in.
+    identity_number = models.CharField(
+        _("identity number"), max_length=20, blank=True, db_index=True
+    )
     relation = models.CharField(_("relation"), max_length=100, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     mandate = models.TextField(
         _("mandate"), blank=True, help_text=_("For god man and förvaltare: what they act on.")
+    )
+    # A god man or förvaltare acts for the person (approves the plan, revokes consent, ends the
+    # SIP) only when the recorded mandate covers it. Guardians of a minor act by law.
+    may_act = models.BooleanField(
+        _("the mandate covers acting in the SIP"),
+        default=False,
+        help_text=_("For god man and förvaltare: approve the plan, revoke consent, end the SIP."),
     )
     may_see = models.CharField(
         _("may see"), max_length=12, choices=Sees.choices, default=Sees.NOTHING

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from samplan.access.citizen import Capacity
 from samplan.access.models import AuditEvent
 from samplan.access.services import acting_unit_for, audit
 from samplan.directory.models import Unit
@@ -23,7 +24,7 @@ from ..models import (
     State,
 )
 from ..rules import drives_case, takes_part_in_case
-from ..transitions import DRIVE, TRANSITIONS, check_transition
+from ..transitions import DRIVE, PERSON, TRANSITIONS, check_transition
 
 Action = AuditEvent.Action
 
@@ -39,6 +40,18 @@ class _Change:
 
 def _refuse(actor, action: str) -> PermissionRefused:
     transition = TRANSITIONS[action]
+    if isinstance(actor, Capacity):
+        return PermissionRefused(
+            f"Du kan inte {transition.sv} här. Kontakta din SIP-samordnare.",
+            f"You cannot {transition.en} here. Contact your SIP coordinator.",
+            "",
+        )
+    if transition.who == PERSON:
+        return PermissionRefused(
+            f"Bara personen, eller den som företräder personen, kan {transition.sv}, i Min SIP.",
+            f"Only the person, or whoever acts for them, can {transition.en}, in Min SIP.",
+            "",
+        )
     if transition.who == DRIVE:
         return PermissionRefused(
             f"Bara SIP-ansvarig eller en samordnare vid den samordnande enheten får "
@@ -77,11 +90,15 @@ def _changing(
                 .get(pk=case.pk)
             )
             transition = TRANSITIONS[action]
-            allowed = (
-                drives_case(actor, locked)
-                if transition.who == DRIVE
-                else takes_part_in_case(actor, locked)
-            )
+            citizen = isinstance(actor, Capacity)
+            if citizen:  # Min SIP: the person or one acting for them (access/citizen.py)
+                allowed = bool(transition.citizen) and actor.allows(transition.citizen, locked)
+            elif transition.who == PERSON:
+                allowed = False
+            elif transition.who == DRIVE:
+                allowed = drives_case(actor, locked)
+            else:
+                allowed = takes_part_in_case(actor, locked)
             if not allowed:
                 raise _refuse(actor, action)
             # A form based on an older version is stale before it is anything else: the user
@@ -89,7 +106,8 @@ def _changing(
             if expected_version is not None and locked.lock_version != expected_version:
                 raise StaleEdit(current=locked)
             check_transition(action, locked.state)
-            change = _Change(locked, acting_unit_for(actor, locked), audit_what=what)
+            unit = None if citizen else acting_unit_for(actor, locked)
+            change = _Change(locked, unit, audit_what=what)
             from_state = locked.state
             yield change
             if transition.target is not None and transition.target != from_state:
@@ -104,8 +122,9 @@ def _changing(
                     action=action,
                     from_state=from_state,
                     to_state=locked.state,
-                    actor=actor,
+                    actor=None if citizen else actor,
                     actor_unit=change.unit,
+                    citizen_role=actor.role if citizen else "",
                     note=change.note,
                 )
             audit(
