@@ -30,7 +30,8 @@ PACKAGE = SOURCE / "samplan"
 def form_modules() -> list[Path]:
     paths = {
         path
-        for pattern in ("**/forms.py", "**/forms_*.py", "**/forms/*.py")
+        # Views modules too: a small form may live beside the only view that uses it.
+        for pattern in ("**/forms.py", "**/forms_*.py", "**/forms/*.py", "**/views/*.py")
         for path in PACKAGE.glob(pattern)
         if "migrations" not in path.parts
     }

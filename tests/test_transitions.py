@@ -566,7 +566,22 @@ def test_revoking_closes_the_case_and_keeps_plan_consent_and_meetings(county, st
     assert case.closing_reason == SipCase.ClosingReason.CONSENT_REVOKED
     assert list(PlanVersion.objects.filter(case=case).values()) == versions
     assert list(case.valid_plan().goals.values_list("text", flat=True)) == goals
-    assert list(Meeting.objects.filter(case=case).values()) == meetings
+    # Every meeting stays on record; one not yet started is cancelled (no one is to come to it,
+    # and its calendar event says so), the ones held are untouched.
+    after = {row["id"]: row for row in Meeting.objects.filter(case=case).values()}
+    assert set(after) == {row["id"] for row in meetings}
+    for before in meetings:
+        now = after[before["id"]]
+        if before["starts_at"] > case.closed_at:
+            assert now["cancelled_at"] is not None and now["sequence"] == before["sequence"] + 1
+            assert "återkall" in now["cancellation_reason"].lower()
+            assert {**now, "cancelled_at": None, "cancellation_reason": "", "sequence": 0} == {
+                **before,
+                "sequence": 0,
+            }
+        else:
+            assert now == before
+    assert any(row["starts_at"] > case.closed_at for row in meetings) == (state == State.FOLLOW_UP)
     consent = Consent.objects.get(case=case)
     assert consent.revoked_at is not None
     assert consent.revoked_by == county.alice

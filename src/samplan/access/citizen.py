@@ -180,7 +180,7 @@ class Capacity:
         return False
 
 
-def _own_capacity(person: Person) -> tuple[str, bool, bool] | None:
+def own_rights(person: Person) -> tuple[str, bool, bool] | None:
     """(sees, may_act, may_steer) of a person in their own SIPs, or None below their own view."""
     age = person.age
     if age is None or age >= ADULT_AGE:
@@ -190,7 +190,7 @@ def _own_capacity(person: Person) -> tuple[str, bool, bool] | None:
     return None
 
 
-def _party_capacity(party: RelatedParty, person: Person) -> tuple[str, bool, bool] | None:
+def party_rights(party: RelatedParty, person: Person) -> tuple[str, bool, bool] | None:
     age = person.age
     minor = age is not None and age < ADULT_AGE
     if party.kind == RelatedParty.Kind.GUARDIAN and minor:
@@ -216,7 +216,7 @@ def _capacities(citizen: Citizen) -> dict[int, Capacity]:
     if not number:
         return found
     person = Person.objects.filter(identity_number=number).first()
-    own = _own_capacity(person) if person is not None else None
+    own = own_rights(person) if person is not None else None
     if own is not None:
         for case_id in SipCase.objects.filter(_within_retention(), person=person).values_list(
             "pk", flat=True
@@ -237,7 +237,7 @@ def _capacities(citizen: Citizen) -> dict[int, Capacity]:
         party = parties[party_id]
         if party.person_id != person_id:
             continue  # a party is known only in the SIPs of their own person
-        rights = _party_capacity(party, party.person)
+        rights = party_rights(party, party.person)
         if rights is None:
             continue
         candidate = Capacity(citizen, case_id, person_id, party.kind, party, *rights)

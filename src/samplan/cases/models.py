@@ -348,6 +348,14 @@ class Meeting(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.starts_at:%Y-%m-%d %H:%M}"
 
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+    @property
+    def ends_at(self):
+        return self.starts_at + dt.timedelta(minutes=self.duration_minutes)
+
 
 class Invitation(models.Model):
     """Kallelse to one party, with their answer and, afterwards, whether they attended."""
@@ -388,14 +396,6 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return self.invitee_name
-
-    @property
-    def is_cancelled(self) -> bool:
-        return self.cancelled_at is not None
-
-    @property
-    def ends_at(self):
-        return self.starts_at + dt.timedelta(minutes=self.duration_minutes)
 
     @property
     def invitee_name(self) -> str:

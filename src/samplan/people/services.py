@@ -176,6 +176,38 @@ def add_related_party(
                 "may_see",
             )
         )
+    # Min SIP: the party signs in with e-legitimation; the provider's number is matched to this.
+    number = (details.get("identity_number") or "").strip()
+    if number:
+        try:
+            identity = parse_identity(number)
+        except DomainError as error:
+            problems.append(error)
+        else:
+            if identity.number == person.identity_number:
+                problems.append(
+                    DomainError(
+                        "Det är personens eget nummer. Ange den närståendes eget nummer.",
+                        "That is the person's own number. Enter the relative's own number.",
+                        "identity_number",
+                        code="own_number",
+                    )
+                )
+            details["identity_number"] = identity.number
+    if details.get("may_act") and kind not in {
+        RelatedParty.Kind.GOD_MAN,
+        RelatedParty.Kind.FORVALTARE,
+    }:
+        problems.append(
+            DomainError(
+                "Bara en god man eller förvaltare kan ha ett uppdrag som omfattar att agera i "
+                "SIP:en; vårdnadshavare för ett barn gör det enligt lag.",
+                "Only a god man or förvaltare can have a mandate that covers acting in the SIP; "
+                "the guardians of a child do so by law.",
+                "may_act",
+                code="may_act_kind",
+            )
+        )
     if problems:
         raise problems[0] if len(problems) == 1 else DomainErrors(problems)
     if kind == RelatedParty.Kind.GUARDIAN and person.is_minor:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from samplan.errors import DomainError
 
-from ..models import PlanVersion, SipCase
+from ..models import Meeting, PlanVersion, SipCase
 from ._core import (
+    _Change,
     _changing,
     _close,
 )
@@ -72,4 +75,40 @@ def close_case(
                 code="required",
             )
         _close(change, reason, note)
+        # No one is to come to a meeting of a closed SIP (its calendar event says so).
+        cancel_meetings_ahead(change, "SIP:en avslutades.", "The SIP was closed.")
     return case
+
+
+def end_sip(case: SipCase, *, actor, expected_version: int | None, note: str = "") -> SipCase:
+    """The person (or one acting for them: `actor` is their Capacity) ends their SIP in Min SIP,
+    with an optional reason. The SIP closes with the reason "the person wishes to end it"; the
+    coordinator sees it on the timeline and the start page; a meeting ahead is cancelled; the
+    plan and everything recorded stay readable, and the person can ask for a new SIP later."""
+    note = note.strip()
+    with _changing(case, "end_sip", actor, expected_version) as change:
+        change.note = note
+        _close(change, Reason.PERSON_WISH, note)
+        cancel_meetings_ahead(change, "Personen avslutade SIP:en.", "The person ended the SIP.")
+    return case
+
+
+def cancel_meetings_ahead(change: _Change, sv: str, en: str) -> list[Meeting]:
+    """When the person ends the process (ends the SIP, revokes all consent), a meeting not yet
+    started is cancelled, so no one comes to it and the person's calendar file says so. It stays
+    on record with the reason; a meeting that has started is history and is left as it is.
+    The reason is stored in both languages, as the meeting page shows it to anyone."""
+    now = timezone.now()
+    ahead = list(
+        change.case.meetings.select_for_update().filter(
+            cancelled_at__isnull=True, starts_at__gt=now
+        )
+    )
+    for meeting in ahead:
+        meeting.cancelled_at = now
+        meeting.cancellation_reason = f"{sv} / {en}"
+        # A cancellation is a change of the calendar event (RFC 5546): a higher sequence, so a
+        # calendar that holds the meeting takes the cancelled copy over the one it has.
+        meeting.sequence += 1
+    Meeting.objects.bulk_update(ahead, ["cancelled_at", "cancellation_reason", "sequence"])
+    return ahead

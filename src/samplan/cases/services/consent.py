@@ -7,8 +7,10 @@ from collections.abc import Sequence
 
 from django.utils import timezone
 
+from samplan.access.citizen import PERSON_ROLE, Capacity
 from samplan.directory.models import Organisation
 from samplan.errors import DomainError
+from samplan.people.models import RelatedParty
 
 from ..models import (
     Consent,
@@ -23,6 +25,7 @@ from ._core import (
     _raise_all,
     _required,
 )
+from .closing import cancel_meetings_ahead
 
 
 def _consent_problems(person, method, given_by, given_by_name, documentation):
@@ -138,8 +141,14 @@ def revoke_consent(
     note: str = "",
 ) -> Consent:
     """Återkallelse, at any time. With organisations: only they lose access, at once, and the
-    case page shows their interventions as ended by revocation. Without: the whole consent ends
-    and the SIP closes; nothing recorded is lost."""
+    case page shows their interventions as ended by revocation. Without: the whole consent ends,
+    the SIP closes and a meeting not yet started is cancelled; nothing recorded is lost.
+
+    Staff record a revocation the person told them of; in Min SIP the person (or a guardian, or
+    a god man or förvaltare whose mandate covers it) revokes it themselves, `actor` being their
+    Capacity: `revoked_by` names staff only, so then the note says who, in Min SIP."""
+    if isinstance(actor, Capacity):
+        note = _revoked_in_min_sip(actor, note)
     action = "revoke_consent_in_part" if organisations else "revoke_consent"
     with _changing(case, action, actor, expected_version, what="consent") as change:
         consent = (
@@ -182,11 +191,29 @@ def revoke_consent(
             names = list(scopes.values_list("organisation__name", flat=True))
             change.note = _revocation_note(names, note)
         consent.revoked_at = now
-        consent.revoked_by = actor
+        consent.revoked_by = None if isinstance(actor, Capacity) else actor
         consent.revocation_note = note
         consent.save()
         _close(change, SipCase.ClosingReason.CONSENT_REVOKED, note)
+        cancel_meetings_ahead(change, "Samtycket återkallades.", "The consent was revoked.")
     return consent
+
+
+# Who revoked, in the words of the record (Swedish, as the rest of the consent record).
+_REVOKED_BY = {
+    PERSON_ROLE: "personen",
+    RelatedParty.Kind.GUARDIAN: "vårdnadshavare",
+    RelatedParty.Kind.GOD_MAN: "god man",
+    RelatedParty.Kind.FORVALTARE: "förvaltare",
+}
+
+
+def _revoked_in_min_sip(capacity: Capacity, note: str) -> str:
+    who = _REVOKED_BY.get(capacity.role, "företrädare")
+    if capacity.party is not None:
+        who = f"{who} {capacity.party.name}"
+    said = f"Återkallat i Min SIP av {who}."
+    return f"{said} {note.strip()}" if note.strip() else said
 
 
 def partial_revocation_problem(

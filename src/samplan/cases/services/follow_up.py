@@ -9,18 +9,22 @@ overwrites the first.
 
 Errors name the form field of the goal or intervention they concern: `goal_<id>_result`,
 `intervention_<id>_result` (see `evaluation_field`).
+
+Before a follow-up the person (or one acting for them) rates in Min SIP how each goal is going
+(`rate_goals`): append-only `GoalRating` rows, shown to staff beside their own evaluation.
+Errors name `goal_<id>_rating` and `goal_<id>_comment` (see `rating_field`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Max
+from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
 from samplan.errors import DomainError, StaleEdit
 
-from ..models import Evaluation, Goal, Intervention, Meeting, PlanVersion
+from ..models import Evaluation, Goal, GoalRating, Intervention, Meeting, PlanVersion, State
 from ._core import _changing, _raise_all
 
 GOAL = "goal"
@@ -198,3 +202,115 @@ def record_evaluation(
         )
         change.note = f"v{plan.number}"
     return evaluations
+
+
+# --- The person's own follow-up (Min SIP) ---------------------------------------------------
+
+RATING_COMMENT_MAX = 2000
+
+
+def rating_field(goal_id: int, part: str = "rating") -> str:
+    """The form field a rating error is shown at, e.g. `goal_12_rating`."""
+    return f"goal_{goal_id}_{part}"
+
+
+def latest_ratings(goals) -> dict[int, GoalRating]:
+    """Goal id → the newest rating of that goal, for these goals (one query, however many)."""
+    goal_ids = [goal.pk for goal in goals]
+    if not goal_ids:
+        return {}
+    newest = (
+        GoalRating.objects.filter(goal_id=OuterRef("goal_id"))
+        .order_by("-rated_at", "-id")
+        .values("pk")[:1]
+    )
+    return {
+        rating.goal_id: rating
+        for rating in GoalRating.objects.filter(goal_id__in=goal_ids, pk=Subquery(newest))
+    }
+
+
+def _rating_problems(
+    goals: dict[int, tuple[int, Goal]], ratings: list[tuple[int, int | None, str]]
+) -> list[DomainError]:
+    problems: list[DomainError] = []
+    seen: set[int] = set()
+    for goal_id, rating, comment in ratings:
+        if goal_id not in goals or goal_id in seen:
+            problems.append(
+                DomainError(
+                    "Målet hör inte till den giltiga planen.",
+                    "The goal is not part of the valid plan.",
+                    "",
+                    code="not_in_plan",
+                )
+            )
+            continue
+        seen.add(goal_id)
+        index, goal = goals[goal_id]
+        if rating not in GoalRating.Scale.values:
+            problems.append(
+                DomainError(
+                    f"Välj hur det går med mål {index} (”{_short(goal.text)}”).",
+                    f"Choose how goal {index} (“{_short(goal.text)}”) is going.",
+                    rating_field(goal_id),
+                    code="rating_required",
+                )
+            )
+        if len(comment) > RATING_COMMENT_MAX:
+            problems.append(
+                DomainError(
+                    f"Kommentaren får vara högst {RATING_COMMENT_MAX} tecken.",
+                    f"The comment can be at most {RATING_COMMENT_MAX} characters.",
+                    rating_field(goal_id, "comment"),
+                    code="too_long",
+                )
+            )
+    return problems
+
+
+def rate_goals(case, *, actor, ratings: list[tuple[int, int | None, str]]) -> list[GoalRating]:
+    """The person's own rating (Min SIP) of how goals of the valid plan are going: `ratings` is
+    a list of (goal id, 1–5 on `GoalRating.Scale`, comment). `actor` is the citizen's Capacity;
+    the transition needs STEER (the person, a young person with their own view, or one acting
+    for them). Adds rows, never changes earlier ones; they belong to the follow-up meeting when
+    one is called."""
+    with _changing(case, "rate_goals", actor, None, what="goal_rating") as change:
+        case = change.case
+        plan = case.plan_versions.filter(status=PlanVersion.Status.VALID).first()
+        if plan is None:
+            raise DomainError(
+                "Det finns ingen giltig plan med mål att skatta.",
+                "There is no valid plan with goals to rate.",
+                "",
+                code="no_valid_plan",
+            )
+        goals = {goal.pk: (index, goal) for index, goal in enumerate(plan.goals.all(), start=1)}
+        cleaned = [
+            (goal_id, rating, (comment or "").strip()) for goal_id, rating, comment in ratings
+        ]
+        if not cleaned:
+            raise DomainError(
+                "Välj hur det går med minst ett av målen.",
+                "Choose how at least one of the goals is going.",
+                "",
+                code="nothing_rated",
+            )
+        _raise_all(_rating_problems(goals, cleaned))
+        meeting = follow_up_meeting(case) if case.state == State.FOLLOW_UP else None
+        now = timezone.now()
+        party = getattr(actor, "party", None)
+        return GoalRating.objects.bulk_create(
+            [
+                GoalRating(
+                    goal_id=goal_id,
+                    meeting=meeting,
+                    rating=rating,
+                    comment=comment,
+                    rated_by_role=actor.role,
+                    rated_by_party=party,
+                    rated_at=now,
+                )
+                for goal_id, rating, comment in cleaned
+            ]
+        )

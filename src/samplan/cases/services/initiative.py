@@ -1,17 +1,21 @@
-"""Initiativ: a SIP is started, and the person (or the guardians) are informed."""
+"""Initiativ: a SIP is started (by staff, or asked for in Min SIP by the person or a relative),
+and the person (or the guardians) are informed."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 
+from samplan.access.citizen import OWN_VIEW_AGE
 from samplan.access.models import AuditEvent
 from samplan.access.services import acting_unit_for, active_unit_ids, audit
-from samplan.directory.models import Assignment, Unit
+from samplan.directory.models import Assignment, Organisation, Unit
 from samplan.errors import DomainError, PermissionRefused
 from samplan.people import services as people_services
+from samplan.people.identity import parse_identity
 from samplan.people.models import Person, RelatedParty
 
 from ..models import (
@@ -103,14 +107,8 @@ def initiate_case(
             )
     _raise_all(problems)
 
-    organisation = coordinating_unit.organisation
-    if kind == SipCase.Kind.DISCHARGE:
-        deadline = discharge_notice_at + dt.timedelta(days=organisation.discharge_deadline_days)
-    else:
-        deadline = now + dt.timedelta(days=organisation.initiative_deadline_days)
-
     with transaction.atomic():
-        case = SipCase.objects.create(
+        case = _create_case(
             person=person,
             kind=kind,
             initiated_by=initiated_by,
@@ -122,16 +120,7 @@ def initiate_case(
             coordinator=coordinator,
             reason=reason,
             discharge_notice_at=discharge_notice_at,
-            call_deadline=deadline,
         )
-        Participant.objects.create(
-            case=case,
-            unit=coordinating_unit,
-            role=Participant.Role.COORDINATING,
-            chosen_by_person=False,
-        )
-        if initiating_unit != coordinating_unit:
-            Participant.objects.create(case=case, unit=initiating_unit, chosen_by_person=False)
         CaseEvent.objects.create(
             case=case,
             at=now,
@@ -151,6 +140,253 @@ def initiate_case(
     return case
 
 
+# Min SIP: asking for a SIP oneself, or for someone else. ---------------------------------------
+
+# Where a private individual can ask: the two huvudmän SIP is between (SIP.md), e.g. a
+# vårdcentral or the kommun's socialtjänst.
+REQUEST_ORGANISATION_KINDS = (Organisation.Kind.KOMMUN, Organisation.Kind.REGION)
+REQUESTS_PER_DAY = 5
+REQUEST_WINDOW = dt.timedelta(days=1)
+
+
+class RequestLimitReached(DomainError):
+    code = "too_many_requests"
+
+
+@dataclass(frozen=True)
+class SomeoneElse:
+    """The person a relative or a guardian asks a SIP for, as they typed them."""
+
+    identity_number: str
+    given_name: str
+    family_name: str
+
+
+def request_sip(
+    citizen,
+    *,
+    unit: Unit | None,
+    reason: str,
+    phone: str = "",
+    for_person: SomeoneElse | None = None,
+) -> SipCase:
+    """Ask for a SIP in Min SIP (SIP.md: "anyone may start it: … the person, or a relative"):
+    `citizen` (access/citizen.py: Citizen) for themselves, or with `for_person` for someone
+    else. The request is an initiative at the chosen unit, which coordinates it until it names a
+    coordinator, with the organisation's "without delay" deadline running, on the unit's start
+    page. The person is registered if Samplan does not know them yet (for themselves with the
+    name the identity provider gave; for someone else as typed); the answer is the same either
+    way, so no one learns through asking whether someone is known. A relative who asks gains no
+    right to see the SIP: only the person can grant that."""
+    role = "relative" if for_person is not None else "person"
+    logged_as = {"citizen_role": role}
+    if requests_today(citizen) >= REQUESTS_PER_DAY:
+        audit(
+            citizen,
+            Action.CREATE,
+            "sip_request",
+            outcome=AuditEvent.Outcome.REFUSED,
+            detail="rate limit",
+            **logged_as,
+        )
+        raise RequestLimitReached(
+            f"Du har redan bett om SIP {REQUESTS_PER_DAY} gånger det senaste dygnet. Vänta till "
+            "i morgon, eller ring enheten.",
+            f"You have already asked for a SIP {REQUESTS_PER_DAY} times in the last 24 hours. "
+            "Wait until tomorrow, or call the unit.",
+            "",
+        )
+    reason = reason.strip()
+    problems: list[DomainError | None] = [
+        _requestable_unit_problem(unit),
+        _required(reason, "reason", "varför du vill ha en SIP", "why you want a SIP"),
+    ]
+    if for_person is None:
+        identity = parse_identity(citizen.identity_number)
+        given_name, family_name = _split_name(citizen.name)
+    else:
+        identity, given_name, family_name = None, "", ""
+        try:
+            identity = parse_identity(for_person.identity_number)
+        except DomainError as error:
+            problems.append(error)
+        given_name = for_person.given_name.strip()
+        family_name = for_person.family_name.strip()
+        problems += [
+            _required(given_name, "given_name", "förnamn", "the given name"),
+            _required(family_name, "family_name", "efternamn", "the family name"),
+        ]
+        own = parse_identity(citizen.identity_number).number
+        if identity is not None and identity.number == own:
+            problems.append(
+                DomainError(
+                    "Det är ditt eget personnummer. Välj att be om en SIP för dig själv.",
+                    "That is your own identity number. Choose to ask for a SIP for yourself.",
+                    "identity_number",
+                    code="own_number",
+                )
+            )
+    _raise_all(problems)
+
+    now = timezone.now()
+    with transaction.atomic():
+        person = Person.objects.filter(identity_number=identity.number).first()
+        if person is not None:
+            _refuse_asking_twice(citizen, person, unit, for_someone_else=for_person is not None)
+        else:
+            person = Person.objects.create(
+                identity_kind=identity.kind,
+                identity_number=identity.number,
+                birth_date=identity.birth_date,
+                given_name=given_name,
+                family_name=family_name,
+            )
+            audit(citizen, Action.CREATE, "person", person_id=person.pk, **logged_as)
+        case = _create_case(
+            person=person,
+            initiated_by=(
+                SipCase.InitiatedBy.RELATIVE if for_person else SipCase.InitiatedBy.PERSON
+            ),
+            initiator_name=citizen.name,
+            initiated_at=now,
+            initiating_unit=unit,
+            coordinating_unit=unit,
+            reason=reason,
+        )
+        CaseEvent.objects.create(
+            case=case,
+            at=now,
+            action="request_sip",
+            to_state=case.state,
+            citizen_role=role,
+            # Who asked and how to reach them, for whoever takes the initiative on.
+            note=", ".join(part for part in (citizen.name, phone.strip()) if part),
+        )
+        audit(
+            citizen, Action.CREATE, "sip_request", case_id=case.pk, person_id=person.pk, **logged_as
+        )
+    return case
+
+
+def requests_today(citizen) -> int:
+    """The citizen's own requests for a SIP in the last 24 hours, counted up to the limit from
+    the audit log, where each one writes its row (as the search limit counts searches)."""
+    since = timezone.now() - REQUEST_WINDOW
+    rows = AuditEvent.objects.filter(
+        action=Action.CREATE,
+        what="sip_request",
+        outcome=AuditEvent.Outcome.ALLOWED,
+        username=citizen.log_name,
+        at__gte=since,
+    )
+    return len(rows.order_by().values_list("pk", flat=True)[:REQUESTS_PER_DAY])
+
+
+def requestable_units():
+    """The units a private individual can ask for a SIP at, in the order a list shows them."""
+    return (
+        Unit.objects.filter(active=True, organisation__kind__in=REQUEST_ORGANISATION_KINDS)
+        .select_related("organisation")
+        .order_by("organisation__name", "name", "pk")
+    )
+
+
+def _requestable_unit_problem(unit: Unit | None) -> DomainError | None:
+    if unit is None:
+        return DomainError(
+            "Välj vart du vill skicka din begäran.",
+            "Choose where to send your request.",
+            "unit",
+            code="required",
+        )
+    if not unit.active or unit.organisation.kind not in REQUEST_ORGANISATION_KINDS:
+        return DomainError(
+            "Välj en enhet i kommunen eller regionen ur listan.",
+            "Choose a unit of the kommun or the region from the list.",
+            "unit",
+            code="not_requestable",
+        )
+    return None
+
+
+def _refuse_asking_twice(citizen, person: Person, unit: Unit, *, for_someone_else: bool) -> None:
+    """One open request per person and unit. For themselves: any SIP of theirs the unit holds
+    and that is not closed (it is their own). For someone else: only the citizen's own earlier
+    request, found in the log; whether the unit holds another SIP for them is not said."""
+    open_here = SipCase.objects.open().filter(person=person, coordinating_unit=unit)
+    if not for_someone_else:
+        if open_here.exists():
+            raise DomainError(
+                f"Du har redan en SIP hos {unit.name} som inte är avslutad. Enheten hör av sig "
+                "till dig; du kan också ringa dem.",
+                f"You already have a SIP at {unit.name} that is not closed. The unit will "
+                "contact you; you can also call them.",
+                "unit",
+                code="already_asked",
+            )
+        return
+    asked_before = AuditEvent.objects.filter(
+        action=Action.CREATE,
+        what="sip_request",
+        outcome=AuditEvent.Outcome.ALLOWED,
+        username=citizen.log_name,
+        case_id__in=list(open_here.values_list("pk", flat=True)),
+    )
+    if asked_before.exists():
+        raise DomainError(
+            f"Du har redan bett {unit.name} om en SIP för den här personen, och den är inte "
+            "avslutad. Enheten hör av sig.",
+            f"You have already asked {unit.name} for a SIP for this person, and it is not "
+            "closed. The unit will be in touch.",
+            "unit",
+            code="already_asked",
+        )
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    """Given and family name from the one name the identity provider gave: the family name is
+    the last word (a coordinator corrects it in the register if need be)."""
+    words = name.split()
+    if len(words) < 2:
+        return name.strip(), ""
+    return " ".join(words[:-1]), words[-1]
+
+
+def call_deadline(
+    organisation, *, initiated_at: dt.datetime, kind: str, discharge_notice_at=None
+) -> dt.datetime:
+    """When the meeting must be called by: the coordinating organisation's own "without delay"
+    (SIP.md), or after a discharge notice the days of lag 2017:612."""
+    if kind == SipCase.Kind.DISCHARGE:
+        return discharge_notice_at + dt.timedelta(days=organisation.discharge_deadline_days)
+    return initiated_at + dt.timedelta(days=organisation.initiative_deadline_days)
+
+
+def _create_case(*, coordinating_unit: Unit, initiating_unit: Unit, **values) -> SipCase:
+    """The case with its deadline and the units that hold it from the start (the coordinating
+    one, and the initiating one if it is another). Inside the caller's transaction."""
+    case = SipCase.objects.create(
+        coordinating_unit=coordinating_unit,
+        initiating_unit=initiating_unit,
+        call_deadline=call_deadline(
+            coordinating_unit.organisation,
+            initiated_at=values["initiated_at"],
+            kind=values.get("kind", SipCase.Kind.STANDARD),
+            discharge_notice_at=values.get("discharge_notice_at"),
+        ),
+        **values,
+    )
+    Participant.objects.create(
+        case=case,
+        unit=coordinating_unit,
+        role=Participant.Role.COORDINATING,
+        chosen_by_person=False,
+    )
+    if initiating_unit != coordinating_unit:
+        Participant.objects.create(case=case, unit=initiating_unit, chosen_by_person=False)
+    return case
+
+
 def record_information(
     case: SipCase,
     *,
@@ -159,9 +395,26 @@ def record_information(
     guardians_contacted: bool = False,
     child_views: str = "",
     note: str = "",
+    own_view: bool | None = None,
 ) -> SipCase:
-    """The person (and for a child, the guardians) have been told what a SIP is."""
+    """The person (and for a child, the guardians) have been told what a SIP is. `own_view`: a
+    young person of 15–17 and their guardians decided that they see their own SIP in Min SIP
+    (access/citizen.py); under 15 the guardians see it for them."""
     with _changing(case, "record_information", actor, expected_version) as change:
+        person = change.case.person
+        if own_view is not None and own_view != person.own_view:
+            if own_view and not (person.is_minor and (person.age or 0) >= OWN_VIEW_AGE):
+                raise DomainError(
+                    f"En egen vy i Min SIP väljs för unga från {OWN_VIEW_AGE} till 17 år; "
+                    "yngre barn ser sin plan genom vårdnadshavarna och vuxna har den alltid.",
+                    f"An own view in Min SIP is chosen for young people aged {OWN_VIEW_AGE} to "
+                    "17; younger children see their plan through their guardians and adults "
+                    "always have it.",
+                    "own_view",
+                    code="own_view_age",
+                )
+            person.own_view = own_view
+            person.save(update_fields=["own_view"])
         if change.case.person.is_minor and not guardians_contacted:
             raise DomainError(
                 "Personen är under 18 år: vårdnadshavarna ska kontaktas innan SIP:en går vidare.",

@@ -160,6 +160,8 @@ def save_plan_draft(
         ):
             setattr(draft, name, getattr(data, name))
         # A proposal is withdrawn by any change: the person approves exactly what they were shown.
+        # The person's change request stays in view while the coordinator works on it, until
+        # the next proposal answers it (propose_plan).
         draft.proposed_at = None
         draft.lock_version += 1
         draft.save()
@@ -332,8 +334,13 @@ def propose_plan(case: SipCase, *, actor, expected_version: int) -> PlanVersion:
         draft = _locked_draft(change, expected_version)
         _raise_all(plan_problems(draft))
         draft.proposed_at = timezone.now()
+        # The new proposal answers the person's change request (the timeline keeps its words).
+        draft.change_request = ""
+        draft.change_requested_at = None
         draft.lock_version += 1
-        draft.save(update_fields=["proposed_at", "lock_version"])
+        draft.save(
+            update_fields=["proposed_at", "change_request", "change_requested_at", "lock_version"]
+        )
         change.note = f"v{draft.number}"
     return draft
 
@@ -395,6 +402,67 @@ def establishing_problem(case: SipCase) -> DomainError | None:
     return None
 
 
+def _approval_problems(
+    case: SipCase, approved_by: str, approved_by_name: str
+) -> list[DomainError | None]:
+    """Who approved the plan must be named and be one who may: a guardian for a child."""
+    problems: list[DomainError | None] = [
+        _required(
+            approved_by_name.strip(),
+            "approved_by_name",
+            "vem som godkände planen",
+            "who approved the plan",
+        )
+    ]
+    if approved_by not in PlanVersion.ApprovedBy.values:
+        problems.append(
+            DomainError(
+                "Ange vem som godkände planen: personen, vårdnadshavare eller god man/förvaltare.",
+                "Say who approved the plan: the person, a guardian or a legal representative.",
+                "approved_by",
+                code="required",
+            )
+        )
+    else:
+        problems.append(_acts_for_minor(case.person, approved_by, "approved_by"))
+    return problems
+
+
+def _make_valid(
+    change,
+    draft: PlanVersion,
+    *,
+    approved_by: str,
+    approved_by_name: str,
+    established_by,
+    digitally: bool,
+) -> None:
+    """The draft becomes the valid version, never to change again; the version it replaces stays
+    readable as superseded. What establish_plan (staff record the approval) and approve_plan (the
+    person approves in Min SIP) share."""
+    change.case.plan_versions.filter(status=PlanVersion.Status.VALID).update(
+        status=PlanVersion.Status.SUPERSEDED
+    )
+    draft.status = PlanVersion.Status.VALID
+    draft.approved_at = timezone.now()
+    draft.approved_by = approved_by
+    draft.approved_by_name = approved_by_name
+    draft.established_by = established_by
+    draft.approved_digitally = digitally
+    draft.save(
+        update_fields=[
+            "status",
+            "approved_at",
+            "approved_by",
+            "approved_by_name",
+            "established_by",
+            "approved_digitally",
+        ]
+    )
+    change.note = f"v{draft.number}"
+    change.case_changed = True
+
+
 def establish_plan(
     case: SipCase,
     *,
@@ -406,52 +474,150 @@ def establish_plan(
     """The person (or guardian) approves the draft: it becomes the valid version and is never
     changed again; the version it replaces stays readable as superseded. While a meeting is
     called, only once it has started (and during follow-up, once it is evaluated): see
-    `establishing_problem`."""
+    `establishing_problem`. Staff record an approval given at the meeting or on paper; in Min
+    SIP the person gives it themselves (`approve_plan`)."""
     with _changing(case, "establish_plan", actor, None, what="plan") as change:
         draft = _locked_draft(change, expected_version)
         problems: list[DomainError | None] = [establishing_problem(change.case)]
         problems += plan_problems(draft)
-        problems.append(
-            _required(
-                approved_by_name.strip(),
-                "approved_by_name",
-                "vem som godkände planen",
-                "who approved the plan",
-            )
+        problems += _approval_problems(change.case, approved_by, approved_by_name)
+        _raise_all(problems)
+        _make_valid(
+            change,
+            draft,
+            approved_by=approved_by,
+            approved_by_name=approved_by_name,
+            established_by=actor,
+            digitally=False,
         )
-        if approved_by not in PlanVersion.ApprovedBy.values:
+    return draft
+
+
+def _proposed_draft(change, expected_version: int) -> PlanVersion:
+    """The draft put before the person, exactly as they saw it (its lock_version), for the
+    person's answer in Min SIP."""
+    draft = (
+        change.case.plan_versions.select_for_update()
+        .filter(status=PlanVersion.Status.DRAFT)
+        .first()
+    )
+    if draft is None:
+        raise DomainError(
+            "Det finns ingen plan som väntar på ditt svar just nu.",
+            "There is no plan waiting for your answer right now.",
+            "",
+            code="nothing_proposed",
+        )
+    if draft.lock_version != expected_version:
+        raise StaleEdit(current=draft)
+    if draft.proposed_at is None:
+        raise DomainError(
+            "Planen är inte lagd fram för ditt godkännande. Din SIP-samordnare lägger fram den "
+            "när den är klar.",
+            "The plan has not been put before you for approval. Your SIP coordinator does that "
+            "when it is ready.",
+            "",
+            code="not_proposed",
+        )
+    return draft
+
+
+def _for_the_person(problem: DomainError) -> DomainError:
+    """Why the plan cannot become valid yet, told to the person rather than to staff."""
+    if problem.code == "meeting_not_started":
+        return DomainError(
+            "Du kan godkänna planen först när mötet har börjat. Då går ni igenom den tillsammans.",
+            "You can approve the plan once the meeting has started. You go through it "
+            "together then.",
+            "",
+            code=problem.code,
+        )
+    if problem.code == "evaluation_missing":
+        return DomainError(
+            "Du kan godkänna den nya planen när uppföljningen vid mötet är klar. Din "
+            "SIP-samordnare skriver in den.",
+            "You can approve the new plan once the follow-up at the meeting is done. Your SIP "
+            "coordinator writes it down.",
+            "",
+            code=problem.code,
+        )
+    return DomainError(
+        "Planen kan inte godkännas ännu. Kontakta din SIP-samordnare.",
+        "The plan cannot be approved yet. Contact your SIP coordinator.",
+        "",
+        code=problem.code,
+    )
+
+
+def approve_plan(case: SipCase, *, actor, expected_version: int) -> PlanVersion:
+    """The person (or a guardian of a child, or a god man/förvaltare whose mandate covers it)
+    approves the proposed draft themselves in Min SIP: it becomes the valid version as
+    `establish_plan` makes it, named as approved by them and approved digitally. `actor` is
+    their Capacity (access/citizen.py); staff are refused by the transition table.
+    `expected_version` is the draft's lock_version the page showed: a draft changed since is
+    stale, so the person approves exactly what they read."""
+    with _changing(case, "approve_plan", actor, None, what="plan") as change:
+        draft = _proposed_draft(change, expected_version)
+        problem = establishing_problem(change.case)
+        if problem is not None:
+            raise _for_the_person(problem)
+        missing = plan_problems(draft)
+        if missing:
+            raise DomainError(
+                "Planen saknar något som måste stå i den, så den kan inte godkännas ännu. Din "
+                "SIP-samordnare behöver rätta det först: " + " ".join(part.sv for part in missing),
+                "The plan lacks something it must say, so it cannot be approved yet. Your SIP "
+                "coordinator needs to put it right first: " + " ".join(part.en for part in missing),
+                "",
+                code="plan_incomplete",
+            )
+        # The name the register knows when the identity provider gave none.
+        name = actor.display_name.strip() or change.case.person.full_name
+        _raise_all(_approval_problems(change.case, actor.approved_by, name))
+        _make_valid(
+            change,
+            draft,
+            approved_by=actor.approved_by,
+            approved_by_name=name,
+            established_by=None,
+            digitally=True,
+        )
+    return draft
+
+
+CHANGE_REQUEST_MAX_LENGTH = 2000
+
+
+def request_plan_change(case: SipCase, *, actor, expected_version: int, text: str) -> PlanVersion:
+    """The person (or who acts for them) answers a proposal in Min SIP by saying what they want
+    changed. The text is kept on the draft for the coordinator (`change_request`), the proposal
+    is withdrawn so nothing waits for approval any more, and the timeline keeps the words too
+    (the draft's request is cleared when the next version is proposed). Saving the draft keeps
+    the request visible; proposing the next version answers it."""
+    text = text.strip()
+    with _changing(case, "request_plan_change", actor, None, what="plan") as change:
+        draft = _proposed_draft(change, expected_version)
+        problems: list[DomainError | None] = [
+            _required(text, "text", "vad du vill ändra", "what you want changed")
+        ]
+        if len(text) > CHANGE_REQUEST_MAX_LENGTH:
             problems.append(
                 DomainError(
-                    "Ange vem som godkände planen: personen, vårdnadshavare eller god man/"
-                    "förvaltare.",
-                    "Say who approved the plan: the person, a guardian or a legal representative.",
-                    "approved_by",
-                    code="required",
+                    f"Skriv högst {CHANGE_REQUEST_MAX_LENGTH} tecken.",
+                    f"Write at most {CHANGE_REQUEST_MAX_LENGTH} characters.",
+                    "text",
+                    code="too_long",
                 )
             )
-        else:
-            problems.append(_acts_for_minor(change.case.person, approved_by, "approved_by"))
         _raise_all(problems)
-        now = timezone.now()
-        change.case.plan_versions.filter(status=PlanVersion.Status.VALID).update(
-            status=PlanVersion.Status.SUPERSEDED
-        )
-        draft.status = PlanVersion.Status.VALID
-        draft.approved_at = now
-        draft.approved_by = approved_by
-        draft.approved_by_name = approved_by_name
-        draft.established_by = actor
+        draft.change_request = text
+        draft.change_requested_at = timezone.now()
+        draft.proposed_at = None
+        draft.lock_version += 1
         draft.save(
-            update_fields=[
-                "status",
-                "approved_at",
-                "approved_by",
-                "approved_by_name",
-                "established_by",
-            ]
+            update_fields=["change_request", "change_requested_at", "proposed_at", "lock_version"]
         )
-        change.note = f"v{draft.number}"
-        change.case_changed = True
+        change.note = f"v{draft.number}: {text}"
     return draft
 
 

@@ -31,6 +31,9 @@ PREPARATION_FIELDS = (
     "assistant",
     "other_support",
 )
+# What the person sets themselves in Min SIP (SIP.md's meeting preferences and what the meeting
+# should discuss). Who is invited, and who not, they settle with their contact.
+PREFERENCE_FIELDS = tuple(name for name in PREPARATION_FIELDS if name != "not_to_invite")
 
 
 def start_preparation(case: SipCase, *, actor, expected_version: int | None) -> Preparation:
@@ -58,36 +61,60 @@ def update_preparation(
 ) -> Preparation:
     """The person's needs to discuss, invitees and meeting preferences. `expected_version` is
     the preparation's lock_version the form was based on."""
-    unknown = set(values) - set(PREPARATION_FIELDS)
-    if unknown:
-        raise ValueError(f"not preparation fields: {sorted(unknown)}")
+    _check_fields(values, PREPARATION_FIELDS)
     with _changing(case, "update_preparation", actor, None, what="preparation") as change:
-        # The table lets the preparation be written from consent on, before start_preparation.
-        person = change.case.person
-        preparation, _ = Preparation.objects.select_for_update().get_or_create(
-            case=change.case,
-            defaults={
-                "interpreter_language": person.interpreter_language,
-                "sign_language": person.sign_language,
-            },
-        )
-        if preparation.lock_version != expected_version:
-            raise StaleEdit(current=preparation)
-        length = values.get("max_length_minutes")
-        if length is not None and not 10 <= int(length) <= 480:
-            raise DomainError(
-                "Längsta möteslängd ska vara mellan 10 och 480 minuter.",
-                "The longest meeting length must be between 10 and 480 minutes.",
-                "max_length_minutes",
-                code="range",
-            )
-        for name, value in values.items():
-            setattr(preparation, name, value)
-        preparation.lock_version += 1
-        preparation.save()
+        preparation = _write_preparation(change.case, expected_version, values)
         if invited_related_parties is not None:
             _check_own_parties(change.case, invited_related_parties)
             preparation.invited_related_parties.set(invited_related_parties)
+    return preparation
+
+
+def update_preferences_by_person(
+    case: SipCase, *, actor, expected_version: int, data: dict
+) -> Preparation:
+    """The person (or a guardian, or a young person with their own view) sets their own meeting
+    preferences in Min SIP, until the meeting is called (the table's `update_preferences`).
+    `actor` is their Capacity; `expected_version` the preparation's lock_version the form was
+    based on, so a coordinator's edit meanwhile is refused as stale, not overwritten."""
+    _check_fields(data, PREFERENCE_FIELDS)
+    with _changing(case, "update_preferences", actor, None, what="preparation") as change:
+        preparation = _write_preparation(change.case, expected_version, data)
+    return preparation
+
+
+def _check_fields(values: dict, allowed: Sequence[str]) -> None:
+    unknown = set(values) - set(allowed)
+    if unknown:
+        raise ValueError(f"not preparation fields: {sorted(unknown)}")
+
+
+def _write_preparation(case: SipCase, expected_version: int, values: dict) -> Preparation:
+    """The locked preparation (created on first write: the table lets it be written from consent
+    on, before start_preparation), checked against the version the form showed, with `values`
+    written. Called inside `_changing`."""
+    person = case.person
+    preparation, _ = Preparation.objects.select_for_update().get_or_create(
+        case=case,
+        defaults={
+            "interpreter_language": person.interpreter_language,
+            "sign_language": person.sign_language,
+        },
+    )
+    if preparation.lock_version != expected_version:
+        raise StaleEdit(current=preparation)
+    length = values.get("max_length_minutes")
+    if length is not None and not 10 <= int(length) <= 480:
+        raise DomainError(
+            "Längsta möteslängd ska vara mellan 10 och 480 minuter.",
+            "The longest meeting length must be between 10 and 480 minutes.",
+            "max_length_minutes",
+            code="range",
+        )
+    for name, value in values.items():
+        setattr(preparation, name, value)
+    preparation.lock_version += 1
+    preparation.save()
     return preparation
 
 

@@ -38,6 +38,15 @@ class InformationForm(VersionedForm):
         help_text=_("In the child's own words where possible; they weigh more with age."),
         max_length=4000,
     )
+    own_view = forms.BooleanField(
+        label=_("The young person sees their own SIP in Min SIP"),
+        required=False,
+        help_text=_(
+            "For 15–17 years, as they and their guardians decide. They then read their plan and "
+            "give their own meeting wishes and ratings; approving, revoking and ending stay with "
+            "the guardians."
+        ),
+    )
     note = forms.CharField(
         label=_("Note (optional)"),
         required=False,
@@ -46,11 +55,13 @@ class InformationForm(VersionedForm):
         max_length=4000,
     )
 
-    def __init__(self, *args, minor: bool, **kwargs):
+    def __init__(self, *args, minor: bool, own_view_age: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if not minor:
             del self.fields["guardians_contacted"]
             del self.fields["child_views"]
+        if not own_view_age:
+            del self.fields["own_view"]
 
 
 class ConsentForm(VersionedForm):

@@ -249,6 +249,22 @@ class RelatedPartyForm(forms.Form):
         help_text=_("For god man and förvaltare: what they act on for the person."),
         max_length=4000,
     )
+    may_act = forms.BooleanField(
+        label=_("The mandate covers acting in the SIP"),
+        required=False,
+        help_text=_(
+            "For god man and förvaltare: they may approve the plan, revoke consent and end the "
+            "SIP for the person, also in Min SIP."
+        ),
+    )
+    identity_number = forms.CharField(
+        label=_("Their identity number (optional)"),
+        required=False,
+        max_length=20,
+        help_text=_(
+            "Lets them sign in to Min SIP with BankID or Freja and see what the person allows."
+        ),
+    )
     may_see = forms.ChoiceField(
         label=_("What the person lets them see"),
         choices=RelatedParty.Sees.choices,
@@ -265,5 +281,7 @@ class RelatedPartyForm(forms.Form):
             "phone": data["phone"].strip(),
             "email": data["email"],
             "mandate": data["mandate"].strip(),
+            "may_act": data["may_act"],
+            "identity_number": data["identity_number"].strip(),
             "may_see": data["may_see"],
         }

@@ -11,6 +11,7 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from samplan.access.citizen import OWN_VIEW_AGE
 from samplan.access.services import cases_visible_to, get_case_for
 from samplan.cases import services
 from samplan.cases.models import Consent, ConsentScope, State
@@ -29,8 +30,13 @@ from ..forms.consent import ConsentForm, InformationForm, RevokeConsentForm
 def record_information(request, case_id: int):
     case = get_case_for(request.user, case_id)
     minor = case.person.is_minor
+    # 15–17: the young person and the guardians choose whether they see it in Min SIP.
+    young = {"own_view_age": minor and (case.person.age or 0) >= OWN_VIEW_AGE}
     form = InformationForm(
-        request.POST or None, minor=minor, initial={"version": case.lock_version}
+        request.POST or None,
+        minor=minor,
+        initial={"version": case.lock_version, "own_view": case.person.own_view},
+        **young,
     )
     status = 200
     if request.method == "POST":
@@ -43,6 +49,7 @@ def record_information(request, case_id: int):
                 guardians_contacted=form.cleaned_data.get("guardians_contacted", False),
                 child_views=form.cleaned_data.get("child_views", ""),
                 note=form.cleaned_data["note"],
+                own_view=form.cleaned_data.get("own_view") if young["own_view_age"] else None,
             ),
         )
         if result.ok:
@@ -50,7 +57,9 @@ def record_information(request, case_id: int):
             return redirect("workspace:case_detail", case_id=case.pk)
         if result.stale:
             case.refresh_from_db()
-            form = with_version(InformationForm, request.POST, case.lock_version, minor=minor)
+            form = with_version(
+                InformationForm, request.POST, case.lock_version, minor=minor, **young
+            )
             form.add_error(None, StaleEdit().message)
         status = result.status
     guardians = list(

@@ -30,6 +30,7 @@ from samplan.errors import DomainError, StaleEdit, TransitionNotAllowed
 
 from ..actions import attempt, with_version
 from ..forms.follow_up import EvaluationForm, initial_from, result_label
+from .start import citizen_role_words
 
 _INTERVENTIONS = Prefetch(
     "interventions",
@@ -55,6 +56,7 @@ def follow_up(request, case_id: int):
     recorded = _recorded(meeting)
     version = max((evaluation.pk for evaluation in recorded), default=0)
     goals = list(plan.goals.all()) if plan else []
+    _attach_person_ratings(goals)
     interventions = list(plan.interventions.all()) if plan else []
     form = EvaluationForm(
         request.POST if request.method == "POST" else None,
@@ -96,6 +98,8 @@ def follow_up(request, case_id: int):
             "meeting_started": meeting.starts_at <= timezone.now(),
             "plan": plan,
             "form": form,
+            "goals": goals,
+            "person_rated": any(goal.person_rating for goal in goals),
             "recorded_goals": [e for e in recorded if e.goal_id],
             "recorded_interventions": [e for e in recorded if e.intervention_id],
             "stale": status == 409,
@@ -104,6 +108,17 @@ def follow_up(request, case_id: int):
         },
         status=status,
     )
+
+
+def _attach_person_ratings(goals) -> None:
+    """The person's own latest rating of each goal (Min SIP), shown beside the staff's field:
+    `goal.person_rating`, with who gave it in words (one query, however many goals)."""
+    latest = services.latest_ratings(goals)
+    for goal in goals:
+        rating = latest.get(goal.pk)
+        if rating is not None:
+            rating.rated_by_words = citizen_role_words(rating.rated_by_role)
+        goal.person_rating = rating
 
 
 def _recorded(meeting) -> list[Evaluation]:

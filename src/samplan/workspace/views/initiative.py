@@ -229,7 +229,7 @@ def check_identity(request):
     return render(request, "workspace/initiative/_identity_check.html", context)
 
 
-@sensitive_post_parameters("name", "relation", "phone", "email", "mandate")
+@sensitive_post_parameters("name", "relation", "phone", "email", "mandate", "identity_number")
 @login_required
 @require_http_methods(["GET", "POST"])
 def add_related_party(request, case_id: int):

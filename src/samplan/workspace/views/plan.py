@@ -3,9 +3,9 @@ establishing it with that approval (fastställa).
 
 Any unit taking part may write the draft (`save_plan_draft` is TAKE_PART); only those who drive
 the SIP propose and establish it. The person approves exactly what they were shown: saving the
-draft again withdraws a proposal. Until the person's own pages can take the approval, the
-coordinator records it here (who approved: the person, a guardian for a child, or a legal
-representative, and their name).
+draft again withdraws a proposal. The person (or a guardian, or a representative whose mandate
+covers it) approves a proposal themselves in Min SIP (mypages/views/plan.py); an approval given
+at the meeting or on paper is recorded here by the coordinator (who approved and their name).
 """
 
 from __future__ import annotations

@@ -10,10 +10,15 @@ Staff without any such assignment (a security officer, someone whose assignment 
 page that says what they can do instead of an empty list.
 
 Sections: discharge SIPs (lag 2017:612, hours left; only there, whatever their step), information
-and consent to record, meetings to prepare and call (so that a late meeting call always shows),
-meeting calls my units must answer, meetings this week, plans waiting for the person's approval,
-follow-ups due within a week or overdue, unread messages. Each section shows the first
-SAMPLAN_START_SECTION_SIZE items, most urgent first, and says when there are more.
+and consent to record (a SIP the person or a relative asked for in Min SIP shows here, said so,
+with its deadline running), meetings to prepare and call (so that a late meeting call always
+shows), meeting calls my units must answer, meetings this week, plans waiting for the person's
+approval (or for a new proposal, once the person asked for changes), follow-ups due within a week
+or overdue, unread messages, and "From the person": what the person, or one acting for them, did
+in Min SIP in the last FROM_PERSON_DAYS days, newest first (in "my work" for the SIPs I
+coordinate and those my coordinating units coordinate with nobody named; in "my unit's work" for
+every SIP my units coordinate). Each section shows the first SAMPLAN_START_SECTION_SIZE items,
+most urgent (or newest) first, and says when there are more.
 
 Every section is one query however many SIPs there are, and every SIP shown is a logged read
 (one row per SIP however many sections show it), written in one bulk insert.
@@ -28,6 +33,7 @@ from types import SimpleNamespace
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -48,6 +54,8 @@ from samplan.cases.deadlines import (
     with_next_step_data,
 )
 from samplan.cases.models import (
+    EVENT_LABELS,
+    CaseEvent,
     CaseMessage,
     Invitation,
     Meeting,
@@ -58,11 +66,14 @@ from samplan.cases.models import (
     unread_message_count,
 )
 from samplan.directory.models import Assignment, Unit
+from samplan.people.models import RelatedParty
 
 # Follow-ups show from a week before their date, so there is time to call the meeting.
 FOLLOW_UP_AHEAD = dt.timedelta(days=7)
 # "Meetings this week": today and the six days after it, so on a Friday next Monday shows.
 MEETINGS_AHEAD = dt.timedelta(days=7)
+# "From the person": what was done in Min SIP this long ago is still news.
+FROM_PERSON_DAYS = 30
 
 MINE, UNIT = "mine", "unit"
 
@@ -76,6 +87,7 @@ class Item:
     detail: str = ""  # e.g. where the meeting is
     since: dt.datetime | None = None  # for items without a deadline: waiting since
     anchor: str = ""  # the section of the case page to open
+    needs_action: bool = False  # said in words beside the item
 
     @property
     def url(self) -> str:
@@ -90,6 +102,7 @@ class Section:
     empty: str
     items: list[Item] = field(default_factory=list)
     more: bool = False
+    action_heading: str = ""  # the "To do" column's heading when the items are not tasks
 
 
 @dataclass
@@ -121,10 +134,12 @@ def start(request):
         )
         invited_units = scope.working_units
         messages_q = Q(_takes_part(scope.working_units))
+        coordinated_q = scoped_q
     else:
         scoped_q = Q(_takes_part(scope.units))
         invited_units = scope.units
         messages_q = scoped_q
+        coordinated_q = Q(coordinating_unit_id__in=scope.units)
     # Sections read their most urgent rows through indexes on their own conditions (whose SIP,
     # which state, which date) and check visibility only for the rows they show: applying the
     # rule first would test every SIP of the user's units in every section.
@@ -172,6 +187,11 @@ def start(request):
         _follow_ups(in_scope_pks, visible, size, now),
         _messages(user, open_cases.filter(messages_q), size, now),
     ]
+    # Second, after the discharge SIPs: the person's answers are what the coordinator waits
+    # for. Closed SIPs too: "the person ended the SIP" is news for the unit that keeps it.
+    sections.insert(
+        1, _from_person(SipCase.objects.filter(coordinated_q).values("pk"), visible, size, now)
+    )
     _log_reads(user, seeing_units, sections)
     units = Unit.objects.filter(pk__in=seeing_units).select_related("organisation")
     return render(
@@ -244,8 +264,17 @@ def _first_visible(rows, case_id_of, visible, size: int) -> tuple[list, bool]:
 def _case_section(key, title, deadline_heading, empty, cases, visible, size, now) -> Section:
     cases = with_next_step_data(cases.select_related("person")).order_by("call_deadline", "pk")
     rows, more = _first_visible(cases, lambda case: case.pk, visible, size)
-    items = [Item(case, next_step_of(case, now)) for case in rows]
+    items = [Item(case, next_step_of(case, now), detail=_asked_by(case)) for case in rows]
     return Section(key, title, deadline_heading, empty, items, more)
+
+
+def _asked_by(case: SipCase) -> str:
+    """Who asked for a SIP when it was not staff: the initiative came from Min SIP."""
+    if case.initiated_by == SipCase.InitiatedBy.PERSON:
+        return str(_("The person asked for this SIP in Min SIP"))
+    if case.initiated_by == SipCase.InitiatedBy.RELATIVE:
+        return str(_("A relative asked for this SIP in Min SIP"))
+    return ""
 
 
 def _invitations(units, visible, size, now) -> Section:
@@ -312,31 +341,41 @@ def _meetings(in_scope_pks, visible, invited_units, size, now) -> Section:
 
 
 def _plans_for_approval(in_scope_pks, visible, size, now) -> Section:
+    """Drafts put before the person, and drafts the person asked to change in Min SIP (which
+    withdraws the proposal): those wait for the coordinator, until the draft is proposed again."""
     plans = (
         PlanVersion.objects.filter(
-            status=PlanVersion.Status.DRAFT, proposed_at__isnull=False, case__in=in_scope_pks
+            Q(proposed_at__isnull=False) | Q(change_requested_at__isnull=False),
+            status=PlanVersion.Status.DRAFT,
+            case__in=in_scope_pks,
         )
         .exclude(case__state=State.CLOSED)
         .select_related("case__person")
-        .order_by("proposed_at", "pk")
+        .annotate(waiting_since=Coalesce("proposed_at", "change_requested_at"))
+        .order_by("waiting_since", "pk")
     )
     rows, more = _first_visible(plans, lambda plan: plan.case_id, visible, size)
-    items = [
-        Item(
-            plan.case,
-            _step(
+    items = []
+    for plan in rows:
+        asked_for_changes = plan.proposed_at is None
+        if asked_for_changes:
+            action = _(
+                "The person asked for changes to plan version %(number)s: revise and propose it "
+                "again"
+            ) % {"number": plan.number}
+        else:
+            action = _("Record the person's approval of plan version %(number)s") % {
+                "number": plan.number
+            }
+        items.append(
+            Item(
                 plan.case,
-                _("Record the person's approval of plan version %(number)s")
-                % {"number": plan.number},
-                "",
-                None,
-                now,
-            ),
-            since=plan.proposed_at,
-            anchor="#plan",
+                _step(plan.case, action, "", None, now),
+                since=plan.waiting_since,
+                anchor="#plan",
+                needs_action=asked_for_changes,
+            )
         )
-        for plan in rows
-    ]
     return Section(
         "approval",
         _("Plans waiting for the person's approval"),
@@ -406,6 +445,68 @@ def _messages(user, cases, size, now) -> Section:
         _("No unread messages."),
         items,
         more,
+    )
+
+
+# Where on the case page each step taken in Min SIP shows.
+_FROM_PERSON_ANCHORS = {
+    "approve_plan": "#plan",
+    "request_plan_change": "#plan",
+    "revoke_consent": "#consent",
+    "revoke_consent_in_part": "#consent",
+    "update_preferences": "#preparation",
+    "rate_goals": "#uppfoljning",
+}
+# Steps taken in Min SIP that wait for the coordinator.
+_FROM_PERSON_NEEDS_ACTION = {"request_plan_change"}
+
+
+def citizen_role_words(role: str) -> str:
+    """Who took a step in Min SIP, by capacity, never by name (CaseEvent.citizen_role,
+    GoalRating.rated_by_role). The timeline partial workspace/case/_citizen_role.html says the
+    same."""
+    words = {
+        "person": _("the person (Min SIP)"),
+        RelatedParty.Kind.GUARDIAN: _("guardian (Min SIP)"),
+        RelatedParty.Kind.GOD_MAN: _("god man (Min SIP)"),
+        RelatedParty.Kind.FORVALTARE: _("förvaltare (Min SIP)"),
+        RelatedParty.Kind.RELATIVE: _("a relative (Min SIP)"),
+    }
+    return str(words.get(role, _("someone acting for the person (Min SIP)")))
+
+
+def _from_person(coordinated_pks, visible, size, now) -> Section:
+    """What the person, or one acting for them, did in Min SIP lately, newest first: the
+    answers the coordinator is waiting for. Read through the partial index of such events."""
+    events = (
+        CaseEvent.objects.exclude(citizen_role="")
+        .filter(at__gte=now - dt.timedelta(days=FROM_PERSON_DAYS), case__in=coordinated_pks)
+        .select_related("case__person")
+        .order_by("-at", "-pk")
+    )
+    rows, more = _first_visible(events, lambda event: event.case_id, visible, size)
+    items = []
+    for event in rows:
+        needs_action = event.action in _FROM_PERSON_NEEDS_ACTION
+        items.append(
+            Item(
+                event.case,
+                _step(event.case, str(EVENT_LABELS.get(event.action, event.action)), "", None, now),
+                detail=_("By %(who)s") % {"who": citizen_role_words(event.citizen_role)},
+                since=event.at,
+                anchor=_FROM_PERSON_ANCHORS.get(event.action, "#tidslinje"),
+                needs_action=needs_action,
+            )
+        )
+    return Section(
+        "from_person",
+        _("From the person"),
+        _("When"),
+        _("Nothing new from the persons in Min SIP in the last %(days)s days.")
+        % {"days": FROM_PERSON_DAYS},
+        items,
+        more,
+        action_heading=_("What happened"),
     )
 
 
