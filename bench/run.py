@@ -156,6 +156,8 @@ PAGES = (
     "case_page",
     "plan_editor",
     "plan_save",
+    "my_sips",
+    "my_plan",
 )
 
 
@@ -282,6 +284,26 @@ def main() -> None:
             request.session.save()
         plan_url = f"/sip/{case.pk}/plan/"
         saves: list[dict] = []
+        # Min SIP: the person of a SIP at follow-up (an adult, so it is theirs to see), signed
+        # in as e-legitimation would (a tree from before Min SIP has no such pages).
+        person_client = Client()
+        own = (
+            visible.filter(
+                state=State.FOLLOW_UP,
+                person__birth_date__lt=timezone.localdate() - timedelta(days=19 * 365),
+            )
+            .select_related("person")
+            .order_by("-pk")
+            .first()
+        )
+        try:
+            from samplan.access.citizen import SESSION_KEY, Citizen
+        except ImportError:
+            own = None
+        else:
+            session = person_client.session
+            session[SESSION_KEY] = Citizen(own.person.identity_number, "Bench").to_session()
+            session.save()
 
         def next_save():
             saves.append(plan_post_data(case, len(saves) + 1))
@@ -326,7 +348,20 @@ def main() -> None:
                 prepare=next_save,
             ),
         }
-        pages = [every[key] for key in PAGES if key in chosen]
+        if own is not None:
+            every["my_sips"] = Page(
+                "Min SIP: my SIPs",
+                "/mina-sidor/",
+                lambda: person_client.get("/mina-sidor/"),
+                shows=f'href="/mina-sidor/sip/{own.pk}/"',
+            )
+            every["my_plan"] = Page(
+                "Min SIP: my plan (follow-up)",
+                f"/mina-sidor/sip/{own.pk}/plan/",
+                lambda: person_client.get(f"/mina-sidor/sip/{own.pk}/plan/"),
+                shows="tel:|govuk-summary-list",
+            )
+        pages = [every[key] for key in PAGES if key in chosen and key in every]
         draft_before = case.draft_plan().lock_version
         measure(pages, options.requests, options.budget)
         draft = PlanVersion.objects.get(case=case, status=PlanVersion.Status.DRAFT)

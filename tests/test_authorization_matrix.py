@@ -10,7 +10,11 @@ Roles, around one SIP coordinated by alice's vårdcentral (region) in which bob'
 - unit_administrator: unit administrator of the coordinating unit;
 - security_officer: security officer at the coordinating unit;
 - superuser: a superuser with no assignment (administers the directory, is not staff);
-- anonymous: not signed in.
+- anonymous: not signed in;
+and three private individuals signed in to Min SIP (samplan.mypages, e-legitimation):
+- person: the person the SIP is for (an adult);
+- relative: a relative known in the SIP whom the person let see the meetings only;
+- stranger: someone signed in to Min SIP who has no part in this SIP.
 
 Every URL is asked with GET (POST for the views that take nothing else); the action views
 that show their form to everyone who sees the case are asked again with a valid POST
@@ -32,6 +36,7 @@ gone before the next.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -40,12 +45,16 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 from django.shortcuts import resolve_url
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from samplan.cases import services
 from samplan.cases.models import CaseMessage, Invitation, Meeting, SipCase, State
 from samplan.directory.models import Assignment, Unit
-from tests.factories import County, UserFactory, case_in_state, staff
+from samplan.people.identity import make_identity_number
+from samplan.people.models import RelatedParty
+from tests.citizens import sign_in_citizen
+from tests.factories import County, UserFactory, case_in_state, related_party_of, staff
 
 OK, REFUSED, SIGN_IN = "ok", "refused", "sign-in"
 
@@ -57,7 +66,11 @@ ROLES = (
     "security_officer",
     "superuser",
     "anonymous",
+    "person",
+    "relative",
+    "stranger",
 )
+CITIZENS = ("person", "relative", "stranger")
 
 SKIPPED_NAMESPACES = {"admin"}  # except admin:index, below
 SKIPPED_NAMES = {"set_language"}  # Django's language switch: a POST that only sets a cookie
@@ -83,7 +96,25 @@ def url_names() -> dict[str, URLPattern]:
 
 
 def every(outcome: str, **exceptions: str) -> dict[str, str]:
-    return {role: exceptions.get(role, outcome) for role in ROLES}
+    """The same outcome for every role but those named; a private individual signed in to Min SIP
+    is no staff member, so a staff page sends them to the staff sign-in like anyone anonymous."""
+    row = {role: exceptions.get(role, outcome) for role in ROLES}
+    for citizen in CITIZENS:
+        if citizen not in exceptions:
+            row[citizen] = exceptions.get("anonymous", row["anonymous"])
+    return row
+
+
+def min_sip(**citizens: str) -> dict[str, str]:
+    """A page of Min SIP: staff and anonymous visitors go to Min SIP's sign-in (a staff session
+    is not a citizen's); the citizens get what is named."""
+    return {**every(SIGN_IN), **citizens}
+
+
+# Min SIP: the person sees all of their SIP; the relative only the meetings; the stranger nothing
+# (404: another person's SIP is not known to exist).
+PERSONS_OWN = min_sip(person=OK, relative=REFUSED, stranger=REFUSED)
+RELATIVE_SEES = min_sip(person=OK, relative=OK, stranger=REFUSED)
 
 
 # Who may open what. A case page refused is a 404 (get_case_for: a foreign case is not known to
@@ -157,6 +188,38 @@ EXPECTED: dict[str, dict[str, str]] = {
     "workspace:add_unit": DRIVER,
     "workspace:answer_invitation": TAKING_PART,
     "workspace:acknowledge_message": TAKING_PART,
+    # Min SIP. Public: about SIP, and the way in and out.
+    "mypages:about": every(OK, person=OK, relative=OK, stranger=OK),
+    "mypages:about_children": every(OK, person=OK, relative=OK, stranger=OK),
+    "mypages:sign_in": every(OK, person=OK, relative=OK, stranger=OK),
+    "mypages:sign_out": every(OK, person=OK, relative=OK, stranger=OK),
+    # A demo identity that is not in the demo county (there is none here): refused, 400.
+    "mypages:demo_sign_in": every(OK, person=OK, relative=OK, stranger=OK),
+    # Single sign-on for private individuals: 404 unless SAMPLAN_PERSON_OIDC is set.
+    "mypages:oidc_start": every(REFUSED, person=REFUSED, relative=REFUSED, stranger=REFUSED),
+    "mypages:oidc_callback": every(REFUSED, person=REFUSED, relative=REFUSED, stranger=REFUSED),
+    # Every citizen has a list (perhaps empty) and may ask for a SIP.
+    "mypages:home": min_sip(person=OK, relative=OK, stranger=OK),
+    "mypages:ask": min_sip(person=OK, relative=OK, stranger=OK),
+    # One SIP: the overview and the meeting as far as granted; the rest is the person's.
+    "mypages:case": RELATIVE_SEES,
+    "mypages:meeting": RELATIVE_SEES,
+    "mypages:meeting_ics": RELATIVE_SEES,
+    "mypages:plan": PERSONS_OWN,
+    "mypages:plan_version": PERSONS_OWN,
+    "mypages:plan_print": PERSONS_OWN,
+    "mypages:approve_plan": PERSONS_OWN,
+    "mypages:request_change": PERSONS_OWN,
+    "mypages:preferences": PERSONS_OWN,
+    "mypages:consent": PERSONS_OWN,
+    "mypages:revoke": PERSONS_OWN,
+    "mypages:revoke_done": PERSONS_OWN,
+    "mypages:end": PERSONS_OWN,
+    "mypages:end_done": PERSONS_OWN,
+    "mypages:ask_done": min_sip(person=OK, relative=OK, stranger=OK),
+    "mypages:follow_up": PERSONS_OWN,
+    "mypages:log_extract": PERSONS_OWN,
+    "mypages:log_extract_print": PERSONS_OWN,
 }
 
 # Views that take POST as well as GET, asked again with a valid form: the act, not the page.
@@ -199,6 +262,11 @@ POST_ONLY: dict[str, Callable] = {
     "workspace:answer_invitation": _answer,
     "workspace:acknowledge_message": lambda world: {},
     "workspace:audit_log_export": lambda world: {},  # no filter: the newest rows, as CSV
+    "mypages:sign_out": lambda world: {},
+    # A number that is not one of the demo county's (there is none here): 400 for everyone.
+    "mypages:demo_sign_in": lambda world: {"identity_number": world.users["stranger"]},
+    # Nothing is proposed in the world's SIP: the person passes the right and is stopped (400).
+    "mypages:approve_plan": lambda world: {"version": 0},
 }
 POST_DATA: dict[str, Callable] = {
     "workspace:cancel_meeting": lambda world: {**_version(world), "reason": "Personen är sjuk."},
@@ -225,6 +293,9 @@ POST_DATA: dict[str, Callable] = {
 class World:
     users: dict
     arguments: dict[str, int]
+    # Arguments for one URL that differ from the shared ones (an earlier plan version needs a
+    # SIP that has one: a second SIP of the same person, with an established plan).
+    url_arguments: dict[str, dict[str, int]]
     case: SipCase
     meeting: Meeting
     invitation: Invitation
@@ -252,9 +323,19 @@ def world(django_db_setup, django_db_blocker):
             ),
             "superuser": UserFactory(username="root", is_superuser=True, is_staff=True),
             "anonymous": None,
+            # Private individuals: the identity number each signs in to Min SIP with.
+            "person": case.person.identity_number,
+            "relative": related_party_of(
+                case,
+                identity_number=make_identity_number(dt.date(1970, 1, 1), 321),
+                may_see=RelatedParty.Sees.MEETINGS,
+            ).identity_number,
+            "stranger": make_identity_number(dt.date(1980, 2, 2), 654),
         }
+        established = case_in_state(county, State.PLAN_ESTABLISHED, person=case.person)
         yield World(
             users=users,
+            url_arguments={"mypages:plan_version": {"case_id": established.pk, "number": 1}},
             arguments={
                 "case_id": case.pk,
                 "meeting_id": meeting.pk,
@@ -280,7 +361,12 @@ def outcome_of(response, method: str) -> str:
     status = response.status_code
     if status in (301, 302, 303):
         path = urlsplit(response["Location"]).path
-        if path in {resolve_url(settings.LOGIN_URL), reverse("admin:login")}:
+        sign_in_pages = {
+            resolve_url(settings.LOGIN_URL),
+            reverse("admin:login"),
+            reverse("mypages:sign_in"),
+        }
+        if path in sign_in_pages:
             return SIGN_IN
         return OK
     if status == 200 or (method == "POST" and status in (400, 409)):
@@ -292,9 +378,11 @@ def outcome_of(response, method: str) -> str:
 
 def ask(client, world, name: str, role: str, method: str):
     user = world.users[role]
-    if user is not None:
+    if role in CITIZENS:
+        sign_in_citizen(client, user)
+    elif user is not None:
         client.force_login(user)
-    url = url_of(name, NAMES[name], world.arguments)
+    url = url_of(name, NAMES[name], {**world.arguments, **world.url_arguments.get(name, {})})
     if method == "POST":
         data = {**POST_ONLY, **POST_DATA}[name](world)
         response = client.post(url, data)
@@ -324,8 +412,13 @@ def test_every_entry_names_a_url_and_every_role():
 
 def test_post_only_views_refuse_get(client, world, db):
     client.force_login(world.users["coordinator"])
+    citizen = Client()
+    sign_in_citizen(citizen, world.users["person"])
     for name in POST_ONLY:
-        if name in NAMES:
+        if name in NAMES and name.startswith("mypages:"):
+            url = url_of(name, NAMES[name], world.arguments)
+            assert citizen.get(url).status_code == 405, f"{name} answers GET: not POST-only"
+        elif name in NAMES:
             url = url_of(name, NAMES[name], world.arguments)
             assert client.get(url).status_code == 405, f"{name} answers GET: not POST-only"
 

@@ -97,6 +97,8 @@ def test_make_bench_times_every_page_and_checks_the_saves():
         "Case page",
         "Plan editor",
         "Save the plan draft",
+        "Min SIP: my SIPs",
+        "Min SIP: my plan",
     ):
         assert f"| {label}" in run.stdout
     assert "The 3 saves took the draft from version 1 to 4" in run.stdout

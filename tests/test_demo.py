@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from samplan.access.citizen import Citizen
 from samplan.access.models import AuditEvent
 from samplan.access.services import active_unit_ids, cases_visible_to
 from samplan.cases.deadlines import next_step, overdue_q
@@ -23,6 +24,7 @@ from samplan.demo.county import PASSWORD, DemoCounty, read_data
 from samplan.demo.county.clock import Clock
 from samplan.demo.county.directory import demo_totp_secret
 from samplan.directory.models import Organisation, Unit, User
+from samplan.errors import DomainError
 from samplan.people.identity import parse_identity
 from samplan.people.models import Person, RelatedParty
 from tests.factories import PersonFactory
@@ -464,3 +466,77 @@ def test_check_deploy_is_quiet_on_a_database_without_the_demo(county, settings):
     settings.HTTPS = True
     TOTPDevice.objects.create(user=county.alice, name="Phone", confirmed=True)
     assert no_demo_authenticator_keys() == []
+
+
+# --- Min SIP: who signs in to the person's own pages in the demo county ---------------------------
+
+
+def test_demo_logins_print_the_min_sip_sign_ins_beside_the_staff(demo, settings):
+    settings.HTTPS = False
+    settings.SAMPLAN_PERSON_DEMO_SIGN_IN = True
+    output = run("demo_logins", "--url", "http://127.0.0.1:8123/")
+    minsip = output[output.index("Min SIP") :]
+    assert "http://127.0.0.1:8123/mina-sidor/logga-in/" in minsip
+    assert "Demo: fictitious people only" in minsip
+    amir = Person.objects.get(given_name="Amir")
+    for expected in (
+        "Amir Haddad",
+        "the person (acts)",
+        "Maria Lindqvist",
+        "guardian (acts for them)",
+        "19820422-4680",
+        "Leila Haddad",
+        "relative (sees the approved plan)",
+        "Gösta Lund",
+        "god man (acts for them)",
+        amir.display_identity,
+    ):
+        assert expected in minsip, expected
+    # Elias is 15 without a view of his own: his guardians sign in for him, he does not.
+    elias = Person.objects.get(given_name="Elias")
+    assert elias.display_identity not in output
+
+
+def test_the_demo_parties_who_sign_in_have_valid_numbers_as_the_register_keeps_them(demo):
+    parties = RelatedParty.objects.exclude(identity_number="")
+    assert parties.count() >= 5
+    for party in parties:
+        assert parse_identity(party.identity_number).number == party.identity_number
+        assert party.person.is_fictitious
+    assert RelatedParty.objects.get(name="Gösta Lund").may_act
+    assert not RelatedParty.objects.get(name="Leila Haddad").may_act
+
+
+def test_a_bad_party_number_in_the_data_file_names_its_story_and_party():
+    data = copy.deepcopy(read_data())
+    data["cases"]["gunnel"]["parties"]["daughter"]["identity_number"] = "19610711-2847"
+    with pytest.raises(DomainError) as raised:
+        DemoCounty(data).load()
+    assert "demo data: gunnel, party daughter" in raised.value.__notes__
+
+
+@pytest.mark.parametrize(
+    ("name", "whose", "acts", "sees_plan"),
+    [
+        ("Amir Haddad", "Amir", True, True),
+        ("Maria Lindqvist", "Elias", True, True),
+        ("Gösta Lund", "Bertil", True, True),
+        ("Leila Haddad", "Amir", False, True),
+    ],
+)
+def test_a_newcomer_signs_in_to_min_sip_with_the_demo_sign_in(
+    demo, client, settings, name, whose, acts, sees_plan
+):
+    settings.HTTPS = False
+    settings.SAMPLAN_PERSON_DEMO_SIGN_IN = True
+    from samplan.demo.county import demo_citizens
+
+    chosen = next(citizen for citizen in demo_citizens() if citizen.name == name)
+    response = client.post(
+        reverse("mypages:demo_sign_in"), {"identity_number": chosen.identity_number}
+    )
+    assert response.url == reverse("mypages:home")
+    case = case_of(whose)
+    assert client.get(reverse("mypages:case", args=[case.pk])).status_code == 200
+    capacity = Citizen(chosen.identity_number).capacities()[case.pk]
+    assert (capacity.may_act, capacity.sees_part("plan")) == (acts, sees_plan)

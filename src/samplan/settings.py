@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "samplan.cases",
     "samplan.access",
     "samplan.workspace",
+    "samplan.mypages",
     "samplan.demo",
 ]
 
@@ -82,6 +83,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "samplan.access.middleware.ClientAddressMiddleware",
     "samplan.accounts.middleware.SignInMiddleware",
+    "samplan.mypages.middleware.CitizenMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -262,6 +264,60 @@ SAMPLAN_OIDC_ACCEPTED_ACR = [
 SAMPLAN_OIDC_TRUST_AMR = env_bool("SAMPLAN_OIDC_TRUST_AMR", True)
 # Ask for the level as an essential acr claim too (Inera's IdP reads it there).
 SAMPLAN_OIDC_REQUEST_ACR_CLAIM = env_bool("SAMPLAN_OIDC_REQUEST_ACR_CLAIM", True)
+
+# --- Min SIP sign-in: private individuals with e-legitimation (samplan.mypages.oidc) ---
+# The person, a guardian or a representative signs in with BankID or
+# Freja eID through the region's identity broker (OpenID Connect), as a client of its own: not
+# the staff's OIDC_* client. Off (/mina-sidor/oidc/ answers 404) unless SAMPLAN_PERSON_OIDC is
+# set; the endpoints come from the broker's discovery document, none is fetched at startup.
+SAMPLAN_PERSON_OIDC_ENABLED = env_bool("SAMPLAN_PERSON_OIDC")
+SAMPLAN_PERSON_OIDC_OP_ISSUER = os.environ.get("SAMPLAN_PERSON_OIDC_OP_ISSUER", "")
+SAMPLAN_PERSON_OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get(
+    "SAMPLAN_PERSON_OIDC_OP_AUTHORIZATION_ENDPOINT", ""
+)
+SAMPLAN_PERSON_OIDC_OP_TOKEN_ENDPOINT = os.environ.get("SAMPLAN_PERSON_OIDC_OP_TOKEN_ENDPOINT", "")
+SAMPLAN_PERSON_OIDC_OP_JWKS_ENDPOINT = os.environ.get("SAMPLAN_PERSON_OIDC_OP_JWKS_ENDPOINT", "")
+# Empty: every claim comes from the ID token alone.
+SAMPLAN_PERSON_OIDC_OP_USER_ENDPOINT = os.environ.get("SAMPLAN_PERSON_OIDC_OP_USER_ENDPOINT", "")
+SAMPLAN_PERSON_OIDC_RP_CLIENT_ID = os.environ.get("SAMPLAN_PERSON_OIDC_RP_CLIENT_ID", "")
+SAMPLAN_PERSON_OIDC_RP_CLIENT_SECRET = os.environ.get("SAMPLAN_PERSON_OIDC_RP_CLIENT_SECRET", "")
+SAMPLAN_PERSON_OIDC_RP_SIGN_ALGO = os.environ.get("SAMPLAN_PERSON_OIDC_RP_SIGN_ALGO", "RS256")
+SAMPLAN_PERSON_OIDC_RP_SCOPES = os.environ.get("SAMPLAN_PERSON_OIDC_RP_SCOPES", "openid profile")
+SAMPLAN_PERSON_OIDC_USE_PKCE = env_bool("SAMPLAN_PERSON_OIDC_USE_PKCE", True)
+# The claims that carry the identity number (personnummer or samordningsnummer), comma-separated;
+# each one present is read, and two naming different numbers refuse the sign-in. Default: the
+# plain name and the Swedish OIDC profile's (oidc.se), which BankID and Freja brokers use.
+SAMPLAN_PERSON_OIDC_IDENTITY_CLAIMS = [
+    claim.strip()
+    for claim in os.environ.get(
+        "SAMPLAN_PERSON_OIDC_IDENTITY_CLAIMS",
+        "personal_identity_number,https://id.oidc.se/claim/personalIdentityNumber",
+    ).split(",")
+    if claim.strip()
+]
+# acr values accepted from the verified ID token (LoA3 and LoA4, as DIGG and SAMBI spell them),
+# comma-separated. No amr fallback: an e-legitimation broker states the level in acr.
+SAMPLAN_PERSON_OIDC_ACCEPTED_ACR = [
+    value.strip()
+    for value in os.environ.get(
+        "SAMPLAN_PERSON_OIDC_ACCEPTED_ACR",
+        "http://id.elegnamnden.se/loa/1.0/loa3,http://id.elegnamnden.se/loa/1.0/loa4,"
+        "http://id.sambi.se/loa/loa3,http://id.sambi.se/loa/loa4",
+    ).split(",")
+    if value.strip()
+]
+# Ask for the level as an essential acr claim too (some brokers read it there).
+SAMPLAN_PERSON_OIDC_REQUEST_ACR_CLAIM = env_bool("SAMPLAN_PERSON_OIDC_REQUEST_ACR_CLAIM", True)
+# The demo sign-in (choose one of the demo county's fictitious people): on by default on a
+# developer's machine, never behind TLS (samplan.E305 at startup, and the view stays off).
+SAMPLAN_PERSON_DEMO_SIGN_IN = env_bool("SAMPLAN_PERSON_DEMO_SIGN_IN", not HTTPS)
+# A citizen may be on a shared computer: shorter than the staff's timeouts.
+SAMPLAN_PERSON_IDLE_TIMEOUT_MINUTES = int(
+    os.environ.get("SAMPLAN_PERSON_IDLE_TIMEOUT_MINUTES", "15")
+)
+SAMPLAN_PERSON_ABSOLUTE_TIMEOUT_HOURS = int(
+    os.environ.get("SAMPLAN_PERSON_ABSOLUTE_TIMEOUT_HOURS", "2")
+)
 
 
 # --- Audit log: hash chain and external copy ---

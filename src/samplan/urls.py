@@ -15,6 +15,12 @@ urlpatterns = [
     # Single sign-on for staff (samplan.accounts.oidc); 404 unless SAMPLAN_STAFF_OIDC is set.
     path("oidc/", include("samplan.accounts.oidc_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Min SIP: the person, their guardian or representative, signed in with e-legitimation.
+    path("mina-sidor/", include("samplan.mypages.urls")),
     path("admin/", admin.site.urls),
     path("", include("samplan.workspace.urls")),
 ]
+
+# Under Min SIP the person's layout; elsewhere the staff's (samplan/error_pages.py).
+handler403 = "samplan.error_pages.permission_denied"
+handler404 = "samplan.error_pages.page_not_found"

@@ -12,14 +12,17 @@ the demo its history; see its docstring.
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
 
+from samplan.access.citizen import PERSON_ROLE, own_rights, party_rights
 from samplan.cases.models import SipCase, State
 from samplan.directory.models import Assignment, Organisation, Unit, User
-from samplan.people.models import Person
+from samplan.people.identity import display_number
+from samplan.people.models import Person, RelatedParty
 
 from .clock import Clock
 from .directory import Directory
@@ -31,7 +34,9 @@ DATA_FILE = Path(__file__).resolve().parent.parent / "county.toml"
 __all__ = [
     "DATA_FILE",
     "PASSWORD",
+    "DemoCitizen",
     "DemoCounty",
+    "demo_citizens",
     "demo_logins",
     "demo_usernames",
     "is_loaded",
@@ -111,5 +116,82 @@ def demo_logins() -> list[dict[str, str]]:
                     "where": "Django admin, /admin/",
                     "role": "superuser",
                 }
+            )
+    return rows
+
+
+@dataclass(frozen=True)
+class DemoCitizen:
+    """Someone who can sign in to Min SIP in the demo county, and in which capacity."""
+
+    identity_number: str  # 12 digits, as the register and the sign-in have it
+    shown_number: str  # with the hyphen
+    name: str
+    role: str  # "person" or a RelatedParty.Kind
+    sip_of: str  # whose SIP: the person's name
+    sees: str  # a RelatedParty.Sees
+    may_act: bool
+
+    @property
+    def is_person(self) -> bool:
+        return self.role == PERSON_ROLE
+
+    def describe(self) -> str:
+        """In which capacity, in English (demo_logins)."""
+        if self.is_person:
+            return "the person (acts)" if self.may_act else "the person (own view, 15-17)"
+        kind = {"forvaltare": "förvaltare"}.get(self.role, self.role.replace("_", " "))
+        if self.may_act:
+            return f"{kind} (acts for them)"
+        seen = {"meetings": "meeting times", "plan": "the approved plan"}.get(self.sees, self.sees)
+        return f"{kind} (sees {seen})"
+
+
+def demo_citizens() -> list[DemoCitizen]:
+    """Who the demo sign-in offers, and demo_logins prints: each fictitious person who has a
+    view of their own SIP (adults; 15-17 with their own view), then each related party of a
+    fictitious person who has an identity number and a capacity in a SIP they are known in.
+    Nobody else: the demo sign-in never signs in a number from outside this list. Two queries;
+    the capacities follow the same rules as access/citizen.py."""
+    rows = []
+    persons = (
+        Person.objects.filter(is_fictitious=True, cases__isnull=False).distinct().order_by("pk")
+    )
+    for person in persons:
+        own = own_rights(person)
+        if own is not None:
+            sees, may_act = own[:2]
+            rows.append(
+                DemoCitizen(
+                    person.identity_number,
+                    person.display_identity,
+                    person.full_name,
+                    PERSON_ROLE,
+                    person.full_name,
+                    sees,
+                    may_act,
+                )
+            )
+    parties = (
+        RelatedParty.objects.filter(person__is_fictitious=True, cases__isnull=False)
+        .exclude(identity_number="")
+        .select_related("person")
+        .distinct()
+        .order_by("pk")
+    )
+    for party in parties:
+        rights = party_rights(party, party.person)
+        if rights is not None:
+            sees, may_act = rights[:2]
+            rows.append(
+                DemoCitizen(
+                    party.identity_number,
+                    display_number(party.identity_number, "personnummer"),
+                    party.name,
+                    party.kind,
+                    party.person.full_name,
+                    sees,
+                    may_act,
+                )
             )
     return rows

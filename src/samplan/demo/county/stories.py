@@ -26,7 +26,7 @@ from samplan.cases.models import (
 from samplan.cases.services.initiative import add_related_party
 from samplan.directory.models import Assignment
 from samplan.people import services as people_services
-from samplan.people.identity import make_identity_number
+from samplan.people.identity import make_identity_number, parse_identity
 from samplan.people.models import Person, RelatedParty
 
 from .clock import Clock
@@ -67,6 +67,16 @@ def _take(table: dict, **converters: Callable) -> dict:
     if unknown:
         raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
     return {name: converters[name](value) for name, value in table.items()}
+
+
+def _party(table: dict) -> dict:
+    """A related party's fields for the service. An `identity_number` lets them sign in to Min
+    SIP (with `may_act`, a god man or förvaltare acts there too); it is validated and written
+    the way a person's is (12 digits), since the sign-in matches it exactly."""
+    details = dict(table)
+    if "identity_number" in details:
+        details["identity_number"] = parse_identity(details["identity_number"]).number
+    return details
 
 
 class Stories:
@@ -206,7 +216,12 @@ class Story:
         )
         # Related parties are known in a SIP: whoever starts it adds them (no timeline event).
         for key, party in self._party_tables.items():
-            self.parties[key] = add_related_party(self.case, actor=actor, **party)
+            try:
+                details = _party(party)
+            except Exception as error:
+                error.add_note(f"demo data: {self.name}, party {key}")
+                raise
+            self.parties[key] = add_related_party(self.case, actor=actor, **details)
         this = self._this()
         updates = [(this, {"initiated_at": AT}), (self._participants(), {"added_at": AT})]
         if when and self.case.kind == SipCase.Kind.STANDARD:
@@ -216,7 +231,9 @@ class Story:
 
     def inform(self, when, fields: dict) -> None:
         actor = self.actor(fields)
-        kwargs = _take(fields, guardians_contacted=_as_is, child_views=_as_is, note=_as_is)
+        kwargs = _take(
+            fields, guardians_contacted=_as_is, child_views=_as_is, note=_as_is, own_view=_as_is
+        )
         services.record_information(
             self.case, actor=actor, expected_version=self.case.lock_version, **kwargs
         )

@@ -1,11 +1,14 @@
-"""manage.py demo_logins: who to sign in as in the demo county (make run prints it)."""
+"""manage.py demo_logins: who to sign in as in the demo county (make run prints it): the staff,
+then the people who sign in to Min SIP (the person's own pages) with the demo sign-in."""
 
 from django.core.management.base import BaseCommand
+from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from samplan.demo.county import PASSWORD, demo_logins, demo_usernames
+from samplan.demo.county import PASSWORD, demo_citizens, demo_logins, demo_usernames
 from samplan.demo.county.directory import demo_totp_key, demo_totp_secret
 from samplan.demo.management.commands.load_demo import refuse_in_production
+from samplan.mypages.views.signin import demo_enabled
 
 
 class Command(BaseCommand):
@@ -59,6 +62,60 @@ class Command(BaseCommand):
         )
         self.stdout.write("")
         self.second_factor()
+        self.min_sip(options["url"])
+
+    def table(self, header: dict, rows: list[dict]) -> None:
+        widths = {key: max(len(row[key]) for row in [header, *rows]) for key in header}
+
+        def line(row):
+            return "  ".join(row[key].ljust(widths[key]) for key in header).rstrip()
+
+        self.stdout.write(line(header))
+        self.stdout.write(line({key: "-" * width for key, width in widths.items()}))
+        for row in rows:
+            self.stdout.write(line(row))
+
+    def min_sip(self, url: str) -> None:
+        """Who signs in to Min SIP, in which capacity, in whose SIP."""
+        citizens = demo_citizens()
+        if not citizens:
+            return
+        address = url.rstrip("/") + reverse("mypages:sign_in")
+        self.stdout.write(f"Min SIP, the pages of the person and their family, at {address}")
+        if demo_enabled():
+            self.stdout.write(
+                'Under "Demo: bara påhittade personer" (Demo: fictitious people only) choose '
+                "who to be; no password, no e-legitimation:"
+            )
+        else:
+            self.stdout.write(
+                "The demo sign-in is off here (SAMPLAN_PERSON_DEMO_SIGN_IN); these people "
+                "could use it:"
+            )
+        self.stdout.write("")
+        self.table(
+            {
+                "name": "Who",
+                "capacity": "Signs in as",
+                "sip_of": "SIP of",
+                "number": "Identity number",
+            },
+            [
+                {
+                    "name": citizen.name,
+                    "capacity": citizen.describe(),
+                    "sip_of": citizen.sip_of,
+                    "number": citizen.shown_number,
+                }
+                for citizen in citizens
+            ],
+        )
+        self.stdout.write("")
+        self.stdout.write(
+            "Try Amir Haddad (his own SIP), Maria Lindqvist (guardian of Elias, 15) and Leila "
+            "Haddad (Amir's sister, who sees only his approved plan)."
+        )
+        self.stdout.write("")
 
     def second_factor(self):
         """The demo logins' authenticator keys (demo only: they follow from the user name)."""
