@@ -119,3 +119,17 @@ def test_closed_sips_past_retention_are_gone(county, settings):
         closed_at=timezone.now() - dt.timedelta(days=settings.SAMPLAN_RETENTION_DAYS + 1)
     )
     assert Citizen(case.person.identity_number).capacities() == {}
+
+
+def test_a_guardian_sees_nothing_once_the_child_is_18(county):
+    child = minor()
+    case = case_in_state(county, State.PREPARATION, person=child)
+    number = _adult_number(45)
+    related_party_of(case, kind=RelatedParty.Kind.GUARDIAN, identity_number=number)
+    assert Citizen(number).capacities()[case.pk].may_act
+    adult = timezone.localdate() - dt.timedelta(days=18 * 366)
+    type(child).objects.filter(pk=child.pk).update(birth_date=adult)
+    # Custody has ended: what the guardian saw for the child is not the adult's grant.
+    assert Citizen(number).capacities() == {}
+    with pytest.raises(Http404):
+        get_case_for_citizen(Citizen(number), case.pk)

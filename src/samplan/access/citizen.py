@@ -33,6 +33,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from samplan.access.chain import write_events
 from samplan.access.models import AuditEvent
@@ -106,6 +107,19 @@ class Citizen:
 
     def forget(self) -> None:
         self._capacities = None
+
+
+def role_words(role: str) -> str:
+    """Who took a step in Min SIP, by capacity, never by name (CaseEvent.citizen_role,
+    GoalRating.rated_by_role, AuditEvent.citizen_role), as staff read it."""
+    words = {
+        PERSON_ROLE: _("the person (Min SIP)"),
+        RelatedParty.Kind.GUARDIAN: _("guardian (Min SIP)"),
+        RelatedParty.Kind.GOD_MAN: _("god man (Min SIP)"),
+        RelatedParty.Kind.FORVALTARE: _("förvaltare (Min SIP)"),
+        RelatedParty.Kind.RELATIVE: _("a relative (Min SIP)"),
+    }
+    return str(words.get(role, _("someone acting for the person (Min SIP)")))
 
 
 def citizen_log_name(identity_number: str) -> str:
@@ -193,8 +207,9 @@ def own_rights(person: Person) -> tuple[str, bool, bool] | None:
 def party_rights(party: RelatedParty, person: Person) -> tuple[str, bool, bool] | None:
     age = person.age
     minor = age is not None and age < ADULT_AGE
-    if party.kind == RelatedParty.Kind.GUARDIAN and minor:
-        return Sees.EVERYTHING, True, True
+    if party.kind == RelatedParty.Kind.GUARDIAN:
+        # Custody ends at 18: what a guardian saw for the child is not the adult's grant.
+        return (Sees.EVERYTHING, True, True) if minor else None
     if party.kind in ACTING_KINDS and party.may_act:
         return Sees.EVERYTHING, True, True
     if party.may_see == Sees.NOTHING:

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from samplan.access.citizen import role_words
 from samplan.access.services import get_case_for
 from samplan.cases import services
 from samplan.cases.models import Evaluation, Intervention, PlanVersion, State
@@ -30,7 +31,6 @@ from samplan.errors import DomainError, StaleEdit, TransitionNotAllowed
 
 from ..actions import attempt, with_version
 from ..forms.follow_up import EvaluationForm, initial_from, result_label
-from .start import citizen_role_words
 
 _INTERVENTIONS = Prefetch(
     "interventions",
@@ -117,7 +117,7 @@ def _attach_person_ratings(goals) -> None:
     for goal in goals:
         rating = latest.get(goal.pk)
         if rating is not None:
-            rating.rated_by_words = citizen_role_words(rating.rated_by_role)
+            rating.rated_by_words = role_words(rating.rated_by_role)
         goal.person_rating = rating
 
 
