@@ -166,6 +166,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "workspace:case_detail": CASE_READERS,
     "workspace:case_messages": CASE_READERS,
     "workspace:add_related_party": CASE_READERS,
+    "workspace:change_related_party": CASE_READERS,
     "workspace:record_information": CASE_READERS,
     "workspace:record_consent": CASE_READERS,
     "workspace:revoke_consent": CASE_READERS,

@@ -9,9 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import threading
+from contextlib import contextmanager, suppress
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.db.models.signals import pre_save
 from django.urls import reverse
 from django.utils import timezone
 
@@ -300,3 +304,189 @@ def test_asking_needs_a_signed_in_citizen_and_staff_are_not_citizens(client, cou
     assert client.post(ASK, for_me(county.vardcentral)).status_code == 302
     assert not SipCase.objects.exists()
     assert client.get(reverse("mypages:ask_done")).status_code == 302
+
+
+# --- Someone else's names (review finding 2) ----------------------------------------------------
+
+
+def test_typed_names_register_only_an_unknown_person_and_the_timeline_says_to_check_them(
+    client, county
+):
+    known = PersonFactory(given_name="Registrerad", family_name="Redan")
+    unknown_number = adult_number(83, year=1941)
+    sign_in_citizen(client, adult_number(84), "Anna Andersson")
+    english(client)
+    for number in (known.identity_number, unknown_number):
+        assert client.post(ASK, for_someone(county.hemtjanst, number)).status_code == 302
+
+    known.refresh_from_db()
+    assert (known.given_name, known.family_name) == ("Registrerad", "Redan")
+    on_known = CaseEvent.objects.get(case__person=known, action="request_sip").note
+    assert "Karl Karlsson" in on_known  # what they typed, for staff to compare
+    assert "differs from the register" in on_known and "skiljer sig" in on_known
+    created = Person.objects.get(identity_number=unknown_number)
+    assert (created.given_name, created.family_name) == ("Karl", "Karlsson")
+    on_new = CaseEvent.objects.get(case__person=created, action="request_sip").note
+    assert on_new.startswith("Anna Andersson")
+    assert "Names as given by the one who asked; check them." in on_new
+    assert "Namnen är skrivna av den som bad om SIP:en; kontrollera dem." in on_new
+
+    # Staff read it on the case page's timeline.
+    client.force_login(county.bob)
+    case = SipCase.objects.get(person=created)
+    page = html.unescape(
+        client.get(reverse("workspace:case_detail", args=[case.pk])).content.decode()
+    )
+    assert "Names as given by the one who asked; check them." in page
+
+
+def test_names_that_match_the_register_add_nothing_to_the_note(client, county):
+    known = PersonFactory(given_name="Karl", family_name="Karlsson")
+    sign_in_citizen(client, adult_number(85), "Anna Andersson")
+    assert client.post(ASK, for_someone(county.hemtjanst, known.identity_number)).status_code == 302
+    assert CaseEvent.objects.get(action="request_sip").note == "Anna Andersson"
+
+
+# --- A young person whose guardians see the SIP for them (review finding 8) ---------------------
+
+
+def _young(own_view: bool, years: int = 16) -> Person:
+    birth = timezone.localdate() - dt.timedelta(days=years * 365 + 30)
+    return PersonFactory(
+        identity_number=make_identity_number(birth, 42), birth_date=birth, own_view=own_view
+    )
+
+
+@pytest.mark.parametrize("years", [12, 16])
+def test_a_young_person_without_their_own_view_learns_no_more_by_asking(client, county, years):
+    child = _young(own_view=False, years=years)
+    case_in_state(county, State.PREPARATION, person=child)
+    sign_in_citizen(client, child.identity_number, child.full_name)
+    english(client)
+    answers = []
+    for unit in (county.vardcentral, county.hemtjanst):  # holds the SIP; does not
+        response = client.post(ASK, for_me(unit))
+        assert response.status_code == 400
+        answers.append(response.context["form"].non_field_errors())
+    assert answers[0] == answers[1]
+    assert answers[0] == [
+        "Your guardians see your SIP for you. Talk to them or to your SIP coordinator."
+    ]
+    page = client.post(ASK, for_me(county.vardcentral)).content.decode()
+    assert "Vårdcentral Centrum that is not closed" not in page
+    assert SipCase.objects.filter(person=child).count() == 1
+
+
+def test_a_young_person_with_their_own_view_is_told_about_their_own_sip(client, county):
+    child = _young(own_view=True)
+    case_in_state(county, State.PREPARATION, person=child)
+    sign_in_citizen(client, child.identity_number, child.full_name)
+    english(client)
+    response = client.post(ASK, for_me(county.vardcentral))
+    assert (
+        response.context["form"]
+        .errors["unit"][0]
+        .startswith("You already have a SIP at Vårdcentral Centrum")
+    )
+    assert client.post(ASK, for_me(county.hemtjanst)).status_code == 302
+
+
+# --- Two requests at once (review finding 11) ---------------------------------------------------
+
+# SQLite runs one writer at a time (transaction_mode IMMEDIATE): no race to test there; these
+# run in the PostgreSQL half of make test (tests/conftest.py).
+on_postgresql = pytest.mark.needs_postgresql
+
+
+def _at_once(*calls):
+    """Run the calls in threads (each its own database connection), all started together; what
+    each returned or raised."""
+    results: list = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            results[index] = call()
+        except Exception as error:
+            results[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+@contextmanager
+def _held_before_saving(model, parties: int, timeout: float):
+    """Hold every thread saving a `model` row until `parties` of them are there, or `timeout`
+    seconds have passed: what one request reads before it writes is then read by all of them."""
+    barrier = threading.Barrier(parties, timeout=timeout)
+
+    def hold(sender, instance, **kwargs):
+        if instance.pk is None:
+            with suppress(threading.BrokenBarrierError):
+                barrier.wait()
+
+    pre_save.connect(hold, sender=model, weak=False)
+    try:
+        yield
+    finally:
+        pre_save.disconnect(hold, sender=model)
+
+
+@on_postgresql
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("audit_log_flushable")
+def test_two_requests_at_once_cannot_pass_the_daily_limit_together(county):
+    asker = Citizen(adult_number(86), "Anna Andersson")
+    units = [county.vardcentral, county.hemtjanst, county.elsewhere]
+    for index in range(REQUESTS_PER_DAY - 1):
+        services.request_sip(
+            asker,
+            unit=units[index % 3],
+            reason="Behöver hjälp.",
+            for_person=services.SomeoneElse(adult_number(60 + index, 1945), "Karl", "Karlsson"),
+        )
+
+    def ask(serial):
+        return lambda: services.request_sip(
+            Citizen(asker.identity_number, asker.name),
+            unit=county.vardcentral,
+            reason="Behöver hjälp.",
+            for_person=services.SomeoneElse(adult_number(serial, 1946), "Karl", "Karlsson"),
+        )
+
+    with _held_before_saving(SipCase, parties=2, timeout=2):
+        results = _at_once(ask(70), ask(71))
+    assert sum(isinstance(result, SipCase) for result in results) == 1, results
+    assert sum(isinstance(result, services.RequestLimitReached) for result in results) == 1
+    assert SipCase.objects.count() == REQUESTS_PER_DAY
+
+
+@on_postgresql
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("audit_log_flushable")
+def test_two_relatives_asking_at_once_for_the_same_unknown_person_both_get_their_request(
+    county,
+):
+    number = adult_number(87, year=1938)
+
+    def ask(serial):
+        return lambda: services.request_sip(
+            Citizen(adult_number(serial), f"Barn {serial}"),
+            unit=county.vardcentral,
+            reason="Pappa behöver hjälp.",
+            for_person=services.SomeoneElse(number, "Karl", "Karlsson"),
+        )
+
+    with _held_before_saving(Person, parties=2, timeout=5):
+        results = _at_once(ask(88), ask(89))
+    assert all(isinstance(result, SipCase) for result in results), results
+    person = Person.objects.get(identity_number=number)
+    assert {result.person_id for result in results} == {person.pk}
+    assert AuditEvent.objects.filter(what="person", action=AuditEvent.Action.CREATE).count() == 1

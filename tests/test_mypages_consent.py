@@ -181,7 +181,9 @@ def test_one_organisation_after_the_confirmation_loses_access_at_once(
     assert confirmation.status_code == 200
     consequence = confirmation.content.decode().split('data-testid="revocation-consequence"')[1]
     assert "Sharing with Testby kommun stops at once" in consequence
-    assert "Your coordinator and the units taking part are told" in consequence
+    # What the start page of those units then tells them (test_start_from_person.py).
+    assert "Your coordinator and the units of Testby kommun are told" in consequence
+    assert "units taking part are told" not in consequence
     assert "Nothing that is written down is deleted" in consequence
     assert snapshot(case) == before  # the confirmation page changes nothing
 
@@ -207,8 +209,15 @@ def test_one_organisation_after_the_confirmation_loses_access_at_once(
         receipt = client.get(response["Location"])
     assert receipt.status_code == 200
     assert "Testby kommun: stopped" in receipt.content.decode()
+    assert "the units of the organisations you chose are told" in receipt.content.decode()
     consent_page = client.get(url("consent", case)).content.decode()
     assert consent_page.count('data-testid="stopped"') == 1
+    # And so they are: bob's hemtjänst (kommun), which can no longer open it, reads it on his
+    # start page, by the SIP's reference alone.
+    client.force_login(county.bob)
+    english(client)
+    told = client.get("/start/", {"view": "unit"}).content.decode()
+    assert case.reference in told and case.person.full_name not in told
 
 
 def test_stopping_all_sharing_closes_the_sip_cancels_the_meeting_and_keeps_the_record(
@@ -221,6 +230,7 @@ def test_stopping_all_sharing_closes_the_sip_cancels_the_meeting_and_keeps_the_r
     data = {"version": str(case.lock_version), "scope": "all"}
     confirmation = client.post(url("revoke", case), data).content.decode()
     assert "Your SIP ends. A meeting that is booked is cancelled." in confirmation
+    assert "Your coordinator and the units taking part are told." in confirmation
     response = client.post(url("revoke", case), {**data, "confirmed": "True"})
     assert response.status_code == 302
 

@@ -295,6 +295,37 @@ def test_a_guardian_rates_for_a_child_and_the_rating_says_so(client, county):
     assert CaseEvent.objects.get(action="rate_goals").citizen_role == "guardian"
 
 
+def test_who_answered_is_said_to_each_reader_in_their_own_words_never_by_name(client, county):
+    case = planned_case(county, person=minor(own_view=True))
+    first, _second = goals_of(case)
+    mother_number = make_identity_number(dt.date(1980, 2, 2), 62)
+    father_number = make_identity_number(dt.date(1979, 3, 3), 63)
+    related_party_of(
+        case, kind=RelatedParty.Kind.GUARDIAN, identity_number=mother_number, name="Mamma"
+    )
+    related_party_of(
+        case, kind=RelatedParty.Kind.GUARDIAN, identity_number=father_number, name="Pappa"
+    )
+    sign_in_citizen(client, mother_number, "Mamma")
+    english(client)
+    client.post(url(case), {f"goal_{first.pk}_rating": "5"})
+    assert GoalRating.objects.count() == 1
+
+    def said_by() -> str:
+        page = client.get(url(case)).content.decode()
+        return re.search(r", by ([^<]+)</p>", page).group(1).strip()
+
+    assert said_by() == "you"
+    client.cookies.clear()
+    sign_in_citizen(client, father_number, "Pappa")
+    english(client)
+    assert said_by() == "a guardian"  # the other guardian: not "you"
+    client.cookies.clear()
+    sign_in_as_person(client, case)
+    english(client)
+    assert said_by() == "your guardian"
+
+
 def test_a_relative_and_a_stranger_get_404_and_nothing_is_rated(client, county):
     case = planned_case(county)
     first, _second = goals_of(case)

@@ -227,3 +227,41 @@ def test_a_sip_asked_for_without_a_coordinator_says_the_unit_will_call(english, 
     page = english.get(case_url(case)).content.decode()
     assert "No SIP coordinator has been chosen yet. The unit will contact you." in page
     assert "Next: you get information about what a SIP is." in page
+
+
+# --- A young person whose guardians see the SIP for them (review finding 8) ---------------------
+
+
+def child_under_15():
+    birth = timezone.localdate() - dt.timedelta(days=10 * 365)
+    return PersonFactory(identity_number=make_identity_number(birth, 41), birth_date=birth)
+
+
+@pytest.mark.parametrize("young", ["under_15", "15_without_own_view"])
+def test_a_young_person_without_their_own_view_is_told_their_guardians_see_the_sip(
+    english, county, young, django_assert_max_num_queries
+):
+    child = child_under_15() if young == "under_15" else minor(own_view=False)
+    case_in_state(county, State.PREPARATION, person=child)
+    sign_in_citizen(english, child.identity_number, child.full_name)
+    with django_assert_max_num_queries(8):
+        response = english.get(HOME)
+    page = response.content.decode()
+    assert 'data-testid="guardians-see"' in page
+    assert "Your guardians see your SIP for you." in page
+    assert "You have no SIP in Samplan right now." not in page
+    assert f'href="{reverse("mypages:ask")}"' not in page
+    assert "Vårdcentral Centrum" not in page  # nothing of the SIP itself
+
+
+def test_a_young_person_without_a_sip_or_with_their_own_view_gets_the_usual_page(english, county):
+    no_sip = child_under_15()
+    sign_in_citizen(english, no_sip.identity_number)
+    page = english.get(HOME).content.decode()
+    assert "You have no SIP in Samplan right now." in page
+    assert 'data-testid="guardians-see"' not in page
+    own = minor(own_view=True)
+    case = case_in_state(county, State.PREPARATION, person=own)
+    sign_in_as_person(english, case)
+    page = english.get(HOME).content.decode()
+    assert case_url(case) in page and 'data-testid="guardians-see"' not in page

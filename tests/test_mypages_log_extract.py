@@ -17,9 +17,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from samplan.access.chain import write_events
-from samplan.access.citizen import Citizen
+from samplan.access.citizen import Citizen, audit_citizen
 from samplan.access.models import AuditEvent
-from samplan.access.services import _event
+from samplan.access.services import _event, audit
 from samplan.cases.models import State
 from samplan.cases.services.initiative import SomeoneElse, request_sip
 from samplan.mypages.views import log_extract as log_extract_views
@@ -185,9 +185,10 @@ def test_what_is_done_in_min_sip_shows_by_capacity_never_by_name(client, county)
     assert response.status_code == 200
     page = text(response.content.decode())
     assert f"Who has read {case.person.given_name}'s data" in page
-    assert "Guardian (vårdnadshavare), in Min SIP" in page
     assert "Mamma Svensson" not in page
-    assert "Guardian (vårdnadshavare), in Min SIP – number of times: 2" in page
+    # Her own reads are "you" to her (access/citizen.role_words_for_person).
+    assert "You, in Min SIP – number of times: 2" in page
+    assert "Guardian (vårdnadshavare)" not in page
 
 
 def test_a_relative_asking_for_a_sip_for_the_person_shows_in_their_log(client, county):
@@ -203,13 +204,125 @@ def test_a_relative_asking_for_a_sip_for_the_person_shows_in_their_log(client, c
     english(client)
     response = client.get(url(case))
     assert response.status_code == 200
-    by_relative = [row for row in log_rows(response) if row[1].startswith("Relative")]
+    by_relative = [row for row in log_rows(response) if row[1].startswith("Your relative")]
     assert [row[3] for row in by_relative] == [
         "Created: a request for a SIP",
         "Created: personal details",
     ]
-    assert by_relative[0][1] == "Relative (närstående), in Min SIP"
+    assert by_relative[0][1] == "Your relative, in Min SIP"
     assert "Dotter" not in response.content.decode()
+
+
+# --- How far the extract reaches ------------------------------------------------------------------
+
+
+def two_sips_of_one_person(county):
+    """An earlier SIP, ended, read by psykiatrin; the current one, where a god man with a mandate
+    that covers acting is known (and a search for the person, tied to no SIP)."""
+    earlier = case_in_state(county, State.CLOSED)
+    person = earlier.person
+    current = case_in_state(county, State.PREPARATION, person=person)
+    psykiatri = UnitFactory(organisation=county.region, name="Psykiatrimottagningen")
+    rows_at(staff(psykiatri), earlier, psykiatri, [timezone.now() - dt.timedelta(days=1)])
+    audit(
+        county.charlie,
+        READ,
+        "person_lookup",
+        person_id=person.pk,
+        unit_id=county.elsewhere.pk,
+    )
+    number = make_identity_number(dt.date(1960, 6, 6), 86)
+    related_party_of(
+        current,
+        kind=RelatedParty.Kind.GOD_MAN,
+        identity_number=number,
+        name="Gode Mannen",
+        may_act=True,
+    )
+    return earlier, current, number
+
+
+def test_a_god_man_known_in_one_sip_reads_that_sips_rows_only(client, county):
+    earlier, current, number = two_sips_of_one_person(county)
+    sign_in_citizen(client, number, "Gode Mannen")
+    english(client)
+    response = client.get(url(current))
+    assert response.status_code == 200
+    page = text(response.content.decode())
+    assert "Psykiatrimottagningen" not in page  # read the other SIP
+    assert "Socialtjänst Annanby" not in page  # searched for the person, in no SIP
+    assert "Vårdcentral Centrum" in page  # wrote this one
+    assert "You see this SIP only" in page
+    shown = {row.pk for row in response.context["rows"]}
+    assert shown
+    assert set(AuditEvent.objects.filter(pk__in=shown).values_list("case_id", flat=True)) == {
+        current.pk
+    }
+    printed = text(client.get(print_url(current)).content.decode())
+    assert "Psykiatrimottagningen" not in printed and "Socialtjänst Annanby" not in printed
+    assert f"read or changed the data in {current.reference}" in printed
+    # Their own reads of this SIP's pages are "you" to them.
+    assert "You, in Min SIP" in page
+
+
+def test_the_person_reads_every_row_about_them_and_is_told_so(client, county):
+    earlier, current, number = two_sips_of_one_person(county)
+    sign_in_as_person(client, current)
+    english(client)
+    response = client.get(url(current))
+    page = text(response.content.decode())
+    assert "Psykiatrimottagningen" in page and "Socialtjänst Annanby" in page
+    assert "in your other SIPs, and when they searched for you" in page
+    assert "You see this SIP only" not in page
+    printed = text(client.get(print_url(current)).content.decode())
+    assert "Psykiatrimottagningen" in printed and "in all their SIPs" in printed
+
+
+def test_a_guardian_of_a_child_reads_every_row_about_the_child(client, county):
+    child = minor()
+    earlier = case_in_state(county, State.CLOSED, person=child)
+    current = case_in_state(county, State.PREPARATION, person=child)
+    psykiatri = UnitFactory(organisation=county.region, name="BUP")
+    rows_at(staff(psykiatri), earlier, psykiatri, [timezone.now() - dt.timedelta(days=1)])
+    number = make_identity_number(dt.date(1981, 1, 1), 87)
+    related_party_of(current, kind=RelatedParty.Kind.GUARDIAN, identity_number=number)
+    sign_in_citizen(client, number, "Förälder")
+    english(client)
+    page = text(client.get(url(current)).content.decode())
+    assert "BUP" in page
+    assert f"in {child.given_name}'s other SIPs" in page
+
+
+# --- Signing in --------------------------------------------------------------------------------
+
+
+def signed_in(person) -> None:
+    """A sign-in as Min SIP's middleware logs it: the citizen, no capacity, their own person."""
+    citizen = Citizen(person.identity_number, person.full_name, method="oidc")
+    audit_citizen(citizen, AuditEvent.Action.SIGN_IN, "min_sip", person_id=person.pk, detail="oidc")
+
+
+def test_the_persons_own_sign_ins_read_as_theirs(client, county):
+    young = minor(own_view=True)
+    case = case_in_state(county, State.PREPARATION, person=young)
+    signed_in(young)
+    sign_in_as_person(client, case)
+    english(client)
+    response = client.get(url(case))
+    sign_in_row = next(row for row in log_rows(response) if "signed in" in row[3])
+    assert sign_in_row[1] == "You, in Min SIP"
+    assert sign_in_row[3] == "You signed in to Min SIP."
+    assert "Someone" not in response.content.decode()
+
+    number = make_identity_number(dt.date(1978, 8, 8), 88)
+    related_party_of(case, kind=RelatedParty.Kind.GUARDIAN, identity_number=number)
+    client.cookies.clear()
+    sign_in_citizen(client, number, "Förälder")
+    english(client)
+    response = client.get(url(case))
+    sign_in_row = next(row for row in log_rows(response) if "signed in" in row[3])
+    assert sign_in_row[1] == "The person, in Min SIP"
+    assert sign_in_row[3] == "The person signed in to Min SIP."
 
 
 # --- Who may open it ----------------------------------------------------------------------------

@@ -230,8 +230,9 @@ def test_a_relative_granted_meetings_sees_them_and_their_own_invitation(client, 
     sign_in_citizen(client, number, "Dottern")
     english(client)
     page = client.get(url("meeting", case)).content.decode()
-    assert "You are invited too." in page
-    assert "Dottern" in page and "Relative" in page
+    assert "You are invited to this meeting." in page
+    assert 'data-testid="own-invitation"' in page
+    assert 'data-testid="invitees"' not in page and "Vårdcentral Centrum" not in page
     # Meetings only: not the preferences, which steer the SIP.
     assert url("preferences", case) not in page
     assert client.get(url("preferences", case)).status_code == 404
@@ -433,3 +434,143 @@ def test_staff_cannot_use_the_persons_own_preferences_action_nor_set_who_is_invi
         services.update_preferences_by_person(
             case, actor=capacity, expected_version=0, data={"not_to_invite": "Grannen"}
         )
+
+
+# --- What a relative granted only the meetings sees (review finding 4) --------------------------
+
+
+def _meeting_with_a_relative_invited(county, number: str, granted: str):
+    case = case_in_state(county, State.PREPARATION)
+    daughter = related_party_of(case, identity_number=number, name="Dottern", may_see=granted)
+    brother = related_party_of(case, name="Brodern Bengtsson")
+    services.update_preparation(
+        case,
+        actor=county.alice,
+        expected_version=0,
+        values={},
+        invited_related_parties=[daughter, brother],
+    )
+    first = services.call_meeting(
+        case,
+        actor=county.alice,
+        expected_version=case.lock_version,
+        call=services.MeetingCall(
+            starts_at=future(3),
+            duration_minutes=30,
+            place="Vårdcentralen",
+            units=[county.vardcentral],
+            related_parties=[daughter],
+        ),
+    )
+    case.refresh_from_db()
+    services.cancel_meeting(
+        first,
+        actor=county.alice,
+        expected_version=case.lock_version,
+        reason="Inlagd på sjukhuset",
+    )
+    case.refresh_from_db()
+    services.call_meeting(
+        case,
+        actor=county.alice,
+        expected_version=case.lock_version,
+        call=services.MeetingCall(
+            starts_at=future(10),
+            duration_minutes=45,
+            place="Hemma",
+            video_link="https://video.example.org/sip-7",
+            honoured_preferences="Ramp vid entrén och tolk på arabiska",
+            units=[county.vardcentral, county.hemtjanst],
+            related_parties=[daughter, brother],
+        ),
+    )
+    return case
+
+
+def test_a_relative_granted_only_meetings_sees_when_where_and_their_own_invitation_only(
+    client, county, django_assert_max_num_queries
+):
+    number = adult_number(55)
+    case = _meeting_with_a_relative_invited(county, number, RelatedParty.Sees.MEETINGS)
+    coming = case.meetings.get(cancelled_at__isnull=True)
+    sign_in_citizen(client, number, "Dottern")
+    english(client)
+    with django_assert_max_num_queries(PAGE_BUDGET):
+        response = client.get(url("meeting", case))
+    assert response.status_code == 200
+    page = response.content.decode()
+    local = timezone.localtime(coming.starts_at)
+    assert f"{local:%H:%M}–{local + dt.timedelta(minutes=45):%H:%M}" in page
+    assert "Hemma" in page and "https://video.example.org/sip-7" in page
+    assert 'data-testid="own-invitation"' in page and "Not answered yet" in page
+    assert url("meeting_ics", case, coming.pk) in page
+    # Not what arranges the meeting around the person, nor who else comes, nor why it was
+    # cancelled.
+    for hidden in (
+        "Ramp vid entrén",
+        "What has been arranged",
+        'data-testid="invitees"',
+        'data-testid="person-invitation"',
+        "Brodern Bengtsson",
+        "Hemtjänst Norr",
+        "Vårdcentral Centrum",
+        "Inlagd på sjukhuset",
+    ):
+        assert hidden not in page, hidden
+    assert "The meeting is cancelled." in page.split('data-testid="earlier-meetings"')[1]
+
+
+def test_a_relative_granted_everything_sees_who_is_coming_and_what_is_arranged(client, county):
+    number = adult_number(56)
+    case = _meeting_with_a_relative_invited(county, number, RelatedParty.Sees.EVERYTHING)
+    sign_in_citizen(client, number, "Dottern")
+    english(client)
+    page = client.get(url("meeting", case)).content.decode()
+    for shown in (
+        "Ramp vid entrén",
+        'data-testid="invitees"',
+        "Brodern Bengtsson",
+        "Hemtjänst Norr",
+        'data-testid="person-invitation"',
+        'data-testid="own-invitation"',
+        "Inlagd på sjukhuset",
+    ):
+        assert shown in page, shown
+
+
+# --- Where the calendar file says the meeting is (review finding 6) -----------------------------
+
+
+def test_the_persons_calendar_file_has_the_place_and_the_one_for_parties_only_a_video_link(
+    county,
+):
+    case = case_in_state(county, State.MEETING_CALLED)
+    meeting = the_meeting(case)
+    Meeting.objects.filter(pk=meeting.pk).update(place="Storgatan 1, hos Karl")
+    meeting.refresh_from_db()
+    mine = icalendar.Calendar.from_ical(meeting_ics(meeting, for_person=True)).walk("VEVENT")[0]
+    assert str(mine["LOCATION"]) == "Storgatan 1, hos Karl"
+    for_parties = meeting_ics(meeting, for_person=False)
+    event = icalendar.Calendar.from_ical(for_parties).walk("VEVENT")[0]
+    assert "LOCATION" not in event and "URL" not in event
+    assert b"Storgatan" not in for_parties and b"Karl" not in for_parties
+
+    Meeting.objects.filter(pk=meeting.pk).update(video_link="https://video.example.org/sip-9")
+    meeting.refresh_from_db()
+    for_parties = meeting_ics(meeting, for_person=False)
+    event = icalendar.Calendar.from_ical(for_parties).walk("VEVENT")[0]
+    assert str(event["URL"]) == "https://video.example.org/sip-9"
+    assert str(event["LOCATION"]) == "https://video.example.org/sip-9"
+    assert b"Storgatan" not in for_parties
+    mine = icalendar.Calendar.from_ical(meeting_ics(meeting, for_person=True)).walk("VEVENT")[0]
+    assert str(mine["LOCATION"]) == "Storgatan 1, hos Karl"
+    assert "https://video.example.org/sip-9" in str(mine["DESCRIPTION"])
+
+
+def test_the_page_promises_only_what_the_calendar_file_keeps(client, county):
+    case = case_in_state(county, State.MEETING_CALLED)
+    sign_in_as_person(client, case)
+    english(client)
+    page = client.get(url("meeting", case)).content.decode()
+    assert "The calendar file holds the time and the place." in page
+    assert "nothing about you." not in page

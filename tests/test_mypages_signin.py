@@ -25,7 +25,7 @@ from samplan.accounts.oidc import LOA3, LOA4, SAMBI_LOA3
 from samplan.cases.models import State
 from samplan.mypages import checks
 from samplan.mypages.middleware import SEEN_KEY
-from samplan.mypages.oidc import NEXT_KEY, STATES_KEY, safe_next
+from samplan.mypages.oidc import NEXT_KEY, STATE_MAX_AGE, STATES_KEY, safe_next
 from samplan.people.identity import make_identity_number
 from samplan.people.models import RelatedParty
 from tests.citizens import sign_in_as_person
@@ -294,6 +294,96 @@ def test_the_request_to_the_broker_asks_for_loa3_with_pkce_apart_from_staff(brok
     assert session[NEXT_KEY] == "/mina-sidor/"
 
 
+def age_pending_sign_ins(session, seconds: float) -> None:
+    """Move every pending sign-in of this session `seconds` into the past."""
+    pending = session[STATES_KEY]
+    for begun in pending.values():
+        begun["added_on"] -= seconds
+    session[STATES_KEY] = pending
+    session.save()
+
+
+@pytest.mark.parametrize(("minutes", "signed_in"), [(9, True), (11, False)])
+def test_a_sign_in_must_come_back_within_ten_minutes(broker, live_server, web, minutes, signed_in):
+    assert STATE_MAX_AGE == 10 * 60
+    number = adult_number(56)
+    person = broker.add_user({"acr": LOA3, "personal_identity_number": number})
+    answer = broker.sign_in_until(
+        web, start_url(live_server), person, stop_at=callback_url(live_server)
+    )
+    age_pending_sign_ins(session_of(web), minutes * 60)
+
+    response = web.get(answer.headers["Location"])
+
+    if signed_in:
+        assert response.url == f"{live_server.url}{reverse('mypages:home')}"
+        assert citizen_of(web)["identity_number"] == number
+    else:  # refused and audited as a forged state would be, and the state is spent
+        assert_refused(response, live_server, web, "state", number)
+        assert session_of(web)[STATES_KEY] == {}
+
+
+def test_beginning_a_sign_in_drops_the_expired_ones(broker, client):
+    first = client.get(reverse("mypages:oidc_start"))
+    age_pending_sign_ins(client.session, STATE_MAX_AGE + 1)
+    second = client.get(reverse("mypages:oidc_start"))
+
+    states = [parse_qs(urlsplit(r["Location"]).query)["state"][0] for r in (first, second)]
+    assert list(client.session[STATES_KEY]) == states[1:]
+
+
+class BrokerCalls:
+    """What mozilla-django-oidc sends to the broker (token, JWKS, userinfo), passed on unchanged."""
+
+    def __init__(self, monkeypatch):
+        import mozilla_django_oidc.auth
+
+        self.calls: list[dict] = []
+        spy = type("Requests", (), {})()
+        spy.post = lambda url, **kwargs: self._record(requests.post, url, kwargs)
+        spy.get = lambda url, **kwargs: self._record(requests.get, url, kwargs)
+        monkeypatch.setattr(mozilla_django_oidc.auth, "requests", spy)
+
+    def _record(self, send, url, kwargs):
+        self.calls.append({"url": url, **kwargs})
+        return send(url, **kwargs)
+
+    def to(self, url: str) -> list[dict]:
+        return [call for call in self.calls if call["url"] == url]
+
+
+def test_the_staff_transport_settings_never_reach_the_person_broker(
+    broker, settings, live_server, monkeypatch
+):
+    # Staff single sign-on through a broker on a test certificate, with basic auth.
+    settings.OIDC_VERIFY_SSL = False
+    settings.OIDC_TOKEN_USE_BASIC_AUTH = True
+    calls = BrokerCalls(monkeypatch)
+    number = adult_number(57)
+    person = broker.add_user({"acr": LOA3, "personal_identity_number": number})
+    token_endpoint = settings.SAMPLAN_PERSON_OIDC_OP_TOKEN_ENDPOINT
+
+    browser = requests.Session()
+    response = broker.sign_in(browser, start_url(live_server), person)
+
+    assert response.url == f"{live_server.url}{reverse('mypages:home')}"
+    [token] = calls.to(token_endpoint)
+    assert [call["verify"] for call in calls.calls] == [True] * len(calls.calls)
+    assert token.get("auth") is None and "client_secret" in token["data"]
+
+    # The person broker's own settings do reach it.
+    settings.SAMPLAN_PERSON_OIDC_VERIFY_SSL = False
+    settings.SAMPLAN_PERSON_OIDC_TOKEN_USE_BASIC_AUTH = True
+    calls.calls.clear()
+    browser = requests.Session()
+    response = broker.sign_in(browser, start_url(live_server), person)
+
+    assert response.url == f"{live_server.url}{reverse('mypages:home')}"
+    [token] = calls.to(token_endpoint)
+    assert [call["verify"] for call in calls.calls] == [False] * len(calls.calls)
+    assert token["auth"] is not None and "client_secret" not in token["data"]
+
+
 def test_sign_in_with_e_legitimation_is_not_there_unless_switched_on(settings, client, db):
     settings.SAMPLAN_PERSON_OIDC_ENABLED = False
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
@@ -499,7 +589,7 @@ def test_the_sign_in_page_is_open_to_anyone_and_shows_the_demo_box(
     case = case_in_state(county, State.PREPARATION)
     related = RelatedParty.objects.create(
         person=case.person,
-        kind=RelatedParty.Kind.GUARDIAN,
+        kind=RelatedParty.Kind.RELATIVE,  # an adult's guardian has no part (custody ends at 18)
         identity_number=adult_number(57),
         name="Maria Lindqvist",
         may_see=RelatedParty.Sees.EVERYTHING,
@@ -652,6 +742,14 @@ def test_switched_on_without_a_broker_is_an_error_at_startup(settings):
     assert any(error.id == "samplan.E302" for error in found)
     settings.SAMPLAN_PERSON_OIDC_ENABLED = False
     assert checks.person_sign_in_configured() == []
+
+
+def test_the_broker_s_certificate_unchecked_is_a_warning_at_startup(settings):
+    settings.SAMPLAN_PERSON_OIDC_ENABLED = True
+    settings.OIDC_VERIFY_SSL = False  # the staff's: no warning about the person broker
+    assert "samplan.W306" not in [error.id for error in checks.person_sign_in_configured()]
+    settings.SAMPLAN_PERSON_OIDC_VERIFY_SSL = False
+    assert "samplan.W306" in [error.id for error in checks.person_sign_in_configured()]
 
 
 def test_the_demo_sign_in_behind_tls_is_an_error_at_startup(settings):

@@ -297,3 +297,103 @@ def test_the_case_page_stays_within_its_budget_with_steps_from_min_sip(
     client.force_login(county.alice)
     with django_assert_max_num_queries(25):
         assert client.get(reverse("workspace:case_detail", args=[case.pk])).status_code == 200
+
+
+# --- Units that can no longer see a SIP stopped in Min SIP ----------------------------------------
+
+
+def stopped(response) -> str:
+    return section(response, "stopped")
+
+
+def revoke_in_min_sip(case, organisations=()) -> None:
+    citizen = person_of(case)
+    services.revoke_consent(
+        case,
+        actor=capacity_of(citizen, case),
+        expected_version=None,
+        organisations=organisations,
+    )
+
+
+def test_a_unit_that_loses_the_sip_to_a_revocation_is_told_without_a_name(client, county):
+    case = case_in_state(county, State.PLAN_ESTABLISHED)
+    client.force_login(county.bob)
+    english(client)
+    assert stopped(client.get(START_URL)) == ""  # bob's hemtjänst still sees it: nothing to tell
+
+    revoke_in_min_sip(case, organisations=[county.kommun])
+    html = stopped(client.get(START_URL))
+    found = rows(html)
+    assert len(found) == 1
+    assert case.reference in found[0]
+    assert "revoked in Min SIP for one or more organisations. Your units can no" in found[0]
+    assert case.person.full_name not in html and case.person.given_name not in html
+    assert "href" not in html  # no link into a SIP bob may not open
+    read = AuditEvent.objects.get(user=county.bob, what="start_page_notice")
+    assert (read.case_id, read.person_id, read.unit_id) == (
+        case.pk,
+        case.person_id,
+        county.hemtjanst.pk,
+    )
+
+    # The coordinator still sees the SIP: told by name under "From the person", not here.
+    client.force_login(county.alice)
+    response = client.get(START_URL)
+    assert stopped(response) == ""
+    assert "Consent revoked for an organisation" in from_person(response)
+    # A unit that never took part is told nothing.
+    client.force_login(county.charlie)
+    assert stopped(client.get(START_URL, {"view": "unit"})) == ""
+    assert not AuditEvent.objects.filter(user=county.charlie, what="start_page_notice").exists()
+
+
+def test_all_consent_revoked_and_old_news_and_staff_recorded_revocations(client, county):
+    by_person = case_in_state(county, State.PLAN_ESTABLISHED)
+    revoke_in_min_sip(by_person)
+    by_staff = case_in_state(county, State.PLAN_ESTABLISHED)
+    services.revoke_consent(by_staff, actor=county.alice, expected_version=None)
+    client.force_login(county.bob)
+    english(client)
+    html = stopped(client.get(START_URL, {"view": "unit"}))
+    assert by_person.reference in html
+    assert "All consent was revoked in Min SIP. The SIP has ended." in html
+    # Told in Min SIP only: a revocation staff recorded was told to the coordinator by the person.
+    assert by_staff.reference not in html
+
+    CaseEvent.objects.filter(action="revoke_consent").update(
+        at=timezone.now() - dt.timedelta(days=31)
+    )
+    assert stopped(client.get(START_URL)) == ""
+
+
+def test_a_unit_removed_before_the_revocation_is_not_told(client, county):
+    case = case_in_state(county, State.PLAN_ESTABLISHED)
+    Participant = case.participants.model
+    Participant.objects.filter(case=case, unit=county.hemtjanst).update(
+        removed_at=timezone.now() - dt.timedelta(days=2)
+    )
+    revoke_in_min_sip(case)
+    client.force_login(county.bob)
+    assert stopped(client.get(START_URL)) == ""
+
+
+def test_stopped_sips_keep_the_start_pages_queries_constant(
+    client, county, django_assert_max_num_queries
+):
+    revoke_in_min_sip(case_in_state(county, State.PLAN_ESTABLISHED), [county.kommun])
+    client.force_login(county.bob)
+    client.get(START_URL)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(START_URL).status_code == 200
+        return len(queries)
+
+    one = count()
+    for _ in range(4):
+        revoke_in_min_sip(case_in_state(county, State.PLAN_ESTABLISHED), [county.kommun])
+    assert count() == one
+    assert len(client.get(START_URL).context["stopped"]) == 5
+    with django_assert_max_num_queries(25):
+        client.get(START_URL)

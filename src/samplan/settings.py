@@ -284,6 +284,9 @@ SAMPLAN_PERSON_OIDC_RP_CLIENT_SECRET = os.environ.get("SAMPLAN_PERSON_OIDC_RP_CL
 SAMPLAN_PERSON_OIDC_RP_SIGN_ALGO = os.environ.get("SAMPLAN_PERSON_OIDC_RP_SIGN_ALGO", "RS256")
 SAMPLAN_PERSON_OIDC_RP_SCOPES = os.environ.get("SAMPLAN_PERSON_OIDC_RP_SCOPES", "openid profile")
 SAMPLAN_PERSON_OIDC_USE_PKCE = env_bool("SAMPLAN_PERSON_OIDC_USE_PKCE", True)
+# The broker's transport, never the staff's OIDC_* (a startup warning if verification is off).
+SAMPLAN_PERSON_OIDC_VERIFY_SSL = env_bool("SAMPLAN_PERSON_OIDC_VERIFY_SSL", True)
+SAMPLAN_PERSON_OIDC_TOKEN_USE_BASIC_AUTH = env_bool("SAMPLAN_PERSON_OIDC_TOKEN_USE_BASIC_AUTH")
 # The claims that carry the identity number (personnummer or samordningsnummer), comma-separated;
 # each one present is read, and two naming different numbers refuse the sign-in. Default: the
 # plain name and the Swedish OIDC profile's (oidc.se), which BankID and Freja brokers use.

@@ -122,6 +122,33 @@ def role_words(role: str) -> str:
     return str(words.get(role, _("someone acting for the person (Min SIP)")))
 
 
+def role_words_for_person(role: str, reader: Capacity | None = None, party_id=None) -> str:
+    """Who took a step in Min SIP, by capacity, never by name, as the person's own pages say it
+    to `reader` (the capacity reading; `party_id`: the RelatedParty who took it, if any): "you"
+    for the reader's own steps, "your guardian" when the person reads, "a guardian" when someone
+    else does. Lower case, for a sentence. Staff read role_words."""
+    own = reader is not None and role == reader.role
+    if own and (reader.party is None or party_id == reader.party.pk):
+        return str(_("you"))
+    if role == PERSON_ROLE:
+        return str(_("the person"))
+    if reader is not None and reader.is_person:
+        words = {
+            RelatedParty.Kind.GUARDIAN: _("your guardian"),
+            RelatedParty.Kind.GOD_MAN: _("your god man"),
+            RelatedParty.Kind.FORVALTARE: _("your förvaltare"),
+            RelatedParty.Kind.RELATIVE: _("your relative"),
+        }
+        return str(words.get(role, _("someone acting for you")))
+    words = {
+        RelatedParty.Kind.GUARDIAN: _("a guardian"),
+        RelatedParty.Kind.GOD_MAN: _("a god man"),
+        RelatedParty.Kind.FORVALTARE: _("a förvaltare"),
+        RelatedParty.Kind.RELATIVE: _("a relative"),
+    }
+    return str(words.get(role, _("someone acting for the person")))
+
+
 def citizen_log_name(identity_number: str) -> str:
     digest = hmac.new(
         settings.SAMPLAN_AUDIT_KEY.encode(), identity_number.encode(), hashlib.sha256
@@ -220,7 +247,7 @@ def party_rights(party: RelatedParty, person: Person) -> tuple[str, bool, bool] 
 _RANK = {Sees.MEETINGS: 1, Sees.PLAN: 1, Sees.EVERYTHING: 2}
 
 
-def _within_retention() -> Q:
+def within_retention() -> Q:
     cutoff = timezone.now() - dt.timedelta(days=settings.SAMPLAN_RETENTION_DAYS)
     return Q(closed_at__isnull=True) | Q(closed_at__gte=cutoff)
 
@@ -233,7 +260,7 @@ def _capacities(citizen: Citizen) -> dict[int, Capacity]:
     person = Person.objects.filter(identity_number=number).first()
     own = own_rights(person) if person is not None else None
     if own is not None:
-        for case_id in SipCase.objects.filter(_within_retention(), person=person).values_list(
+        for case_id in SipCase.objects.filter(within_retention(), person=person).values_list(
             "pk", flat=True
         ):
             found[case_id] = Capacity(citizen, case_id, person.pk, PERSON_ROLE, None, *own)
@@ -246,7 +273,7 @@ def _capacities(citizen: Citizen) -> dict[int, Capacity]:
     Known = SipCase.related_parties.through
     rows = Known.objects.filter(
         relatedparty_id__in=list(parties),
-        sipcase__in=SipCase.objects.filter(_within_retention()).values("pk"),
+        sipcase__in=SipCase.objects.filter(within_retention()).values("pk"),
     ).values_list("sipcase_id", "relatedparty_id", "sipcase__person_id")
     for case_id, party_id, person_id in rows:
         party = parties[party_id]

@@ -1,10 +1,13 @@
-"""A meeting as a calendar file (iCalendar, RFC 5545), to save in the person's own calendar.
+"""A meeting as a calendar file (iCalendar, RFC 5545), to save in a calendar.
 
-The file leaves Samplan, so it carries only what a calendar needs: when, how long, where. The
-title is "SIP-möte" and nothing in it names the person or says anything about their health or
-support. One meeting is one event for good: its UID is fixed per meeting and a moved or cancelled
-meeting comes with the meeting's higher SEQUENCE, so a calendar that already holds it updates it
-(and a cancelled one says STATUS:CANCELLED). Issue 9 sends the same bytes by e-mail."""
+The file leaves Samplan, so it carries only what a calendar needs: when, how long, and (in the
+person's own file) where, as the coordinator wrote the place. The title is "SIP-möte" and nothing
+else in it names the person or says anything about their health or support. The file for the
+parties (`for_person=False`, which issue 9 sends by e-mail) leaves the place out, since it may
+be a home address or name a clinic; a video link is kept, as the way in. One meeting is one
+event for good: its UID is fixed per meeting and a moved or cancelled meeting comes with the
+meeting's higher SEQUENCE, so a calendar that already holds it updates it (and a cancelled one
+says STATUS:CANCELLED)."""
 
 from __future__ import annotations
 
@@ -28,10 +31,11 @@ def meeting_uid(meeting: Meeting) -> str:
 def meeting_ics(meeting: Meeting, *, for_person: bool) -> bytes:
     """The calendar file of one meeting. `for_person`: written for the person or whoever acts
     for them (the description says who to ask); otherwise for staff (it names the SIP's
-    reference, never the person). Texts follow the active language."""
+    reference, never the person, and no place: only a video link). Texts follow the active
+    language."""
     starts = meeting.starts_at.astimezone(TIMEZONE)
-    ends = starts + dt.timedelta(minutes=meeting.duration_minutes)
-    cancelled = meeting.cancelled_at is not None
+    ends = meeting.ends_at.astimezone(TIMEZONE)
+    cancelled = meeting.is_cancelled
 
     event = Event()
     event.add("uid", meeting_uid(meeting))
@@ -40,7 +44,7 @@ def meeting_ics(meeting: Meeting, *, for_person: bool) -> bytes:
     event.add("dtstart", starts)
     event.add("dtend", ends)
     event.add("summary", SUMMARY)
-    location = meeting.place or meeting.video_link
+    location = (meeting.place if for_person else "") or meeting.video_link
     if location:
         event.add("location", location)
     if meeting.video_link:
@@ -77,7 +81,7 @@ def _description(meeting: Meeting, *, for_person: bool, cancelled: bool) -> str:
             if follow_up
             else _("SIP meeting of %(reference)s.") % {"reference": meeting.case.reference}
         )
-    if meeting.place and meeting.video_link:
+    if for_person and meeting.place and meeting.video_link:
         lines.append(_("Video link: %(link)s") % {"link": meeting.video_link})
     if for_person:
         lines.append(_("Questions? Contact your SIP coordinator. You find everything in My SIP."))

@@ -59,6 +59,15 @@ def person_sign_in_configured(app_configs=None, **kwargs):
                 id="samplan.W304",
             )
         )
+    if not getattr(settings, "SAMPLAN_PERSON_OIDC_VERIFY_SSL", True):
+        errors.append(
+            Warning(
+                "SAMPLAN_PERSON_OIDC_VERIFY_SSL is off: the e-legitimation broker's TLS "
+                "certificate is not checked, so anyone in between could sign people in.",
+                hint="Leave it unset (on). It never follows the staff's OIDC_VERIFY_SSL.",
+                id="samplan.W306",
+            )
+        )
     return errors
 
 

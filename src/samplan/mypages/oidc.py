@@ -4,7 +4,8 @@ OpenID Connect), with a client of its own; in the tests a real provider on 127.0
 
 mozilla-django-oidc runs the code flow (state, nonce, PKCE, the token exchange, the JWKS) with the
 person broker's settings (`SAMPLAN_PERSON_OIDC_*`, read through `person_setting` in place of the
-staff's `OIDC_*`). The result is not a Django user but a Citizen (access/citizen.py) in a new
+staff's `OIDC_*`, including how the broker is spoken to: TLS verification, basic auth at the
+token endpoint). The result is not a Django user but a Citizen (access/citizen.py) in a new
 session (mypages/middleware.py: begin_session). What is Samplan's own:
 
 - the ID token's algorithm, signature, expiry, issuer and audience are checked as for staff
@@ -14,6 +15,7 @@ session (mypages/middleware.py: begin_session). What is Samplan's own:
   e-legitimation broker states the level;
 - the identity number comes from a claim and must be a valid personnummer or samordningsnummer
   (never a reserve number): it is all Samplan knows of the citizen, and rights follow from it;
+- a sign-in must come back within STATE_MAX_AGE of its start, and each state is spent once;
 - every sign-in and every refusal is in the audit log; a refusal says its reason, never the
   number, and every refusal looks the same to the browser.
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -60,6 +63,8 @@ ACCEPTED_ACR = [LOA3, LOA4, SAMBI_LOA3, SAMBI_LOA4]
 STATES_KEY = "samplan_person_oidc_states"
 NEXT_KEY = "samplan_person_oidc_next"
 MAX_PENDING = 10
+# A sign-in begun longer ago than this is not finished: its state is refused like a forged one.
+STATE_MAX_AGE = 10 * 60  # seconds
 LIBRARY_STATES_KEY = "oidc_states"
 LIBRARY_NEXT_KEY = "oidc_login_next"
 
@@ -75,11 +80,17 @@ OWN_SETTINGS = {
     "OIDC_RP_SIGN_ALGO": "SAMPLAN_PERSON_OIDC_RP_SIGN_ALGO",
     "OIDC_RP_SCOPES": "SAMPLAN_PERSON_OIDC_RP_SCOPES",
     "OIDC_USE_PKCE": "SAMPLAN_PERSON_OIDC_USE_PKCE",
+    # How the broker is spoken to: never the staff's (a staff broker on a test certificate
+    # must not switch off the check of the citizens' one).
+    "OIDC_VERIFY_SSL": "SAMPLAN_PERSON_OIDC_VERIFY_SSL",
+    "OIDC_TOKEN_USE_BASIC_AUTH": "SAMPLAN_PERSON_OIDC_TOKEN_USE_BASIC_AUTH",
 }
 OWN_DEFAULTS = {
     "SAMPLAN_PERSON_OIDC_RP_SIGN_ALGO": "RS256",
     "SAMPLAN_PERSON_OIDC_RP_SCOPES": "openid profile",
     "SAMPLAN_PERSON_OIDC_USE_PKCE": True,
+    "SAMPLAN_PERSON_OIDC_VERIFY_SSL": True,
+    "SAMPLAN_PERSON_OIDC_TOKEN_USE_BASIC_AUTH": False,
 }
 # Never taken from the staff's settings, whatever they say.
 FIXED_SETTINGS = {
@@ -121,7 +132,7 @@ class Refusal:
     NO_IDENTITY = "no_identity"  # no identity number among the claims
     BAD_IDENTITY = "bad_identity"  # not a valid personnummer or samordningsnummer, or claims differ
     TOO_WEAK = "too_weak"  # acr missing or below the accepted levels
-    STATE = "state"  # missing, forged or replayed state: not a sign-in this browser began
+    STATE = "state"  # missing, forged, replayed or expired state: not a sign-in begun here
     TOKEN = "token"  # token exchange failed, or the ID token did not verify
     PROVIDER_ERROR = "provider_error"  # the broker answered with an error (e.g. cancelled)
     NOT_DEMO = "not_demo"  # the demo sign-in was sent a number not among the demo's
@@ -220,13 +231,8 @@ class PersonOIDCBackend(OIDCAuthenticationBackend):
             token_claims, self.get_userinfo(answer.get("access_token"), id_token, token_claims)
         )
 
-    def get_userinfo(self, access_token, id_token, payload):
-        if not self.OIDC_OP_USER_ENDPOINT:
-            return dict(payload)
-        info = super().get_userinfo(access_token, id_token, payload)
-        if info.get("sub") != payload.get("sub"):
-            raise SuspiciousOperation("Userinfo is about another subject than the ID token.")
-        return {**info, **payload}
+    # The ID token's claims with what userinfo adds, never overriding the token: the staff's.
+    get_userinfo = StaffOIDCBackend.get_userinfo
 
 
 def citizen_from(verified: Verified) -> Citizen:
@@ -251,6 +257,14 @@ def citizen_from(verified: Verified) -> Citizen:
     return Citizen(identity_number=numbers.pop(), name=name[:200], method="oidc")
 
 
+def expired(begun: dict) -> bool:
+    """A pending sign-in begun more than STATE_MAX_AGE ago (or at no known time)."""
+    added_on = begun.get("added_on")
+    if not isinstance(added_on, int | float):
+        return True
+    return time.time() - added_on > STATE_MAX_AGE
+
+
 class PersonSignInRequestView(OIDCAuthenticationRequestView):
     """Sends the browser to the broker, asking for a sign-in of an accepted level."""
 
@@ -266,6 +280,8 @@ class PersonSignInRequestView(OIDCAuthenticationRequestView):
         pending = dict(session.get(STATES_KEY) or {})
         pending[state] = library_states.pop(state)
         for stale in sorted(pending, key=lambda key: pending[key]["added_on"])[:-MAX_PENDING]:
+            del pending[stale]
+        for stale in [key for key, begun in pending.items() if expired(begun)]:
             del pending[stale]
         if library_states:
             session[LIBRARY_STATES_KEY] = library_states
@@ -307,6 +323,8 @@ class PersonSignInCallbackView(OIDCAuthenticationCallbackView):
         error = smart_str(request.GET.get("error", ""))[:60]
         if begun is None:
             return refuse(request, Refusal.STATE, "error answer" if error else "")
+        if expired(begun):
+            return refuse(request, Refusal.STATE, "expired")
         if error:
             # OpenID Connect's answer when the broker could not give the level asked for.
             weak = error == "unmet_authentication_requirements"

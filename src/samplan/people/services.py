@@ -167,47 +167,16 @@ def add_related_party(
                 code="mandate_required",
             )
         )
-    may_see = details.get("may_see", RelatedParty.Sees.NOTHING)
-    if may_see not in RelatedParty.Sees.values:
-        problems.append(
-            DomainError(
-                "Välj vad personen låter dem se.",
-                "Choose what the person lets them see.",
-                "may_see",
-            )
-        )
-    # Min SIP: the party signs in with e-legitimation; the provider's number is matched to this.
-    number = (details.get("identity_number") or "").strip()
-    if number:
-        try:
-            identity = parse_identity(number)
-        except DomainError as error:
-            problems.append(error)
-        else:
-            if identity.number == person.identity_number:
-                problems.append(
-                    DomainError(
-                        "Det är personens eget nummer. Ange den närståendes eget nummer.",
-                        "That is the person's own number. Enter the relative's own number.",
-                        "identity_number",
-                        code="own_number",
-                    )
-                )
-            details["identity_number"] = identity.number
-    if details.get("may_act") and kind not in {
-        RelatedParty.Kind.GOD_MAN,
-        RelatedParty.Kind.FORVALTARE,
-    }:
-        problems.append(
-            DomainError(
-                "Bara en god man eller förvaltare kan ha ett uppdrag som omfattar att agera i "
-                "SIP:en; vårdnadshavare för ett barn gör det enligt lag.",
-                "Only a god man or förvaltare can have a mandate that covers acting in the SIP; "
-                "the guardians of a child do so by law.",
-                "may_act",
-                code="may_act_kind",
-            )
-        )
+    number, grant_problems = party_grant_problems(
+        person,
+        kind,
+        may_see=details.get("may_see", RelatedParty.Sees.NOTHING),
+        may_act=bool(details.get("may_act")),
+        identity_number=details.get("identity_number") or "",
+    )
+    problems.extend(grant_problems)
+    if "identity_number" in details:
+        details["identity_number"] = number
     if problems:
         raise problems[0] if len(problems) == 1 else DomainErrors(problems)
     if kind == RelatedParty.Kind.GUARDIAN and person.is_minor:
@@ -225,3 +194,166 @@ def add_related_party(
             unit_id=unit.pk,
         )
     return party
+
+
+ACTING_KINDS = frozenset({RelatedParty.Kind.GOD_MAN, RelatedParty.Kind.FORVALTARE})
+
+
+def party_grant_problems(
+    person: Person, kind: str, *, may_see: str, may_act: bool, identity_number: str
+) -> tuple[str, list[DomainError]]:
+    """What a related party is granted, checked alike when they are added and when it is changed:
+    what the person lets them see, whether the mandate covers acting (a god man or förvaltare
+    only), and the number they sign in to Min SIP with (valid, never the person's own). Gives the
+    number in its stored form ("" for none) and the problems found."""
+    problems = []
+    if may_see not in RelatedParty.Sees.values:
+        problems.append(
+            DomainError(
+                "Välj vad personen låter dem se.",
+                "Choose what the person lets them see.",
+                "may_see",
+            )
+        )
+    # Min SIP: the party signs in with e-legitimation; the provider's number is matched to this.
+    number = (identity_number or "").strip()
+    if number:
+        try:
+            number = parse_identity(number).number
+        except DomainError as error:
+            problems.append(error)
+        else:
+            if number == person.identity_number:
+                problems.append(
+                    DomainError(
+                        "Det är personens eget nummer. Ange den närståendes eget nummer.",
+                        "That is the person's own number. Enter the relative's own number.",
+                        "identity_number",
+                        code="own_number",
+                    )
+                )
+    if may_act and kind not in ACTING_KINDS:
+        problems.append(
+            DomainError(
+                "Bara en god man eller förvaltare kan ha ett uppdrag som omfattar att agera i "
+                "SIP:en; vårdnadshavare för ett barn gör det enligt lag.",
+                "Only a god man or förvaltare can have a mandate that covers acting in the SIP; "
+                "the guardians of a child do so by law.",
+                "may_act",
+                code="may_act_kind",
+            )
+        )
+    return number, problems
+
+
+def change_related_party(
+    *,
+    actor,
+    unit: Unit,
+    party: RelatedParty,
+    case,
+    may_see: str,
+    may_act: bool,
+    identity_number: str,
+) -> RelatedParty:
+    """Change what a related party known in `case` (cases.SipCase) is granted: what they see, acting
+    (god man, förvaltare), the number they sign in to Min SIP with. A party has no version to
+    compare, so the last change wins; each is audited with the names of the fields it changed
+    (never their values). cases.services.initiative.change_related_party checks the SIP first."""
+    _acting_unit(
+        actor,
+        unit,
+        "related_party",
+        party.person_id,
+        action=AuditEvent.Action.CHANGE,
+        case_id=case.pk,
+    )
+    with transaction.atomic():
+        locked = RelatedParty.objects.select_for_update().get(pk=party.pk)
+        number, problems = party_grant_problems(
+            case.person,
+            locked.kind,
+            may_see=may_see,
+            may_act=may_act,
+            identity_number=identity_number,
+        )
+        if problems:
+            raise problems[0] if len(problems) == 1 else DomainErrors(problems)
+        wanted = {"may_see": may_see, "may_act": bool(may_act), "identity_number": number}
+        changed = [name for name, value in wanted.items() if getattr(locked, name) != value]
+        for name in changed:
+            setattr(locked, name, wanted[name])
+        if changed:
+            locked.save(update_fields=changed)
+        audit(
+            actor,
+            AuditEvent.Action.CHANGE,
+            "related_party",
+            case_id=case.pk,
+            person_id=locked.person_id,
+            unit_id=unit.pk,
+            detail=f"party={locked.pk} changed={','.join(changed) or '-'}",
+        )
+    return locked
+
+
+def end_related_party_link(*, actor, unit: Unit, party: RelatedParty, case) -> None:
+    """`party` is no longer known in `case`: not shown or invited there, and it no longer opens
+    that SIP in Min SIP. The party stays the person's (another SIP may know them), and what was
+    recorded with them (invitations, the preparation) stays as it was."""
+    _acting_unit(
+        actor,
+        unit,
+        "related_party",
+        party.person_id,
+        action=AuditEvent.Action.CHANGE,
+        case_id=case.pk,
+    )
+    with transaction.atomic():
+        case.related_parties.remove(party)
+        audit(
+            actor,
+            AuditEvent.Action.CHANGE,
+            "related_party",
+            case_id=case.pk,
+            person_id=party.person_id,
+            unit_id=unit.pk,
+            detail=f"party={party.pk} link ended",
+        )
+
+
+def set_own_view(*, actor, unit: Unit, person: Person, own_view: bool, case=None) -> Person:
+    """Whether a young person of 15–17 sees their own SIP in Min SIP (access/citizen.py), as
+    they and their guardians decided; changeable at any time, not only when informed. Under 15
+    the guardians see it for them, from 18 the person always does: no choice to record."""
+    from samplan.access.citizen import OWN_VIEW_AGE
+
+    case_id = case.pk if case is not None else None
+    _acting_unit(actor, unit, "person", person.pk, action=AuditEvent.Action.CHANGE, case_id=case_id)
+    with transaction.atomic():
+        locked = Person.objects.select_for_update().get(pk=person.pk)
+        if not (locked.is_minor and (locked.age or 0) >= OWN_VIEW_AGE):
+            raise DomainError(
+                f"En egen vy i Min SIP väljs för unga från {OWN_VIEW_AGE} till 17 år; "
+                "yngre barn ser sin plan genom vårdnadshavarna och vuxna har den alltid.",
+                f"An own view in Min SIP is chosen for young people aged {OWN_VIEW_AGE} to "
+                "17; younger children see their plan through their guardians and adults "
+                "always have it.",
+                "own_view",
+                code="own_view_age",
+            )
+        changed = locked.own_view != bool(own_view)
+        if changed:
+            locked.own_view = bool(own_view)
+            locked.save(update_fields=["own_view"])
+        audit(
+            actor,
+            AuditEvent.Action.CHANGE,
+            "person",
+            case_id=case_id,
+            person_id=locked.pk,
+            unit_id=unit.pk,
+            detail=f"own_view={'yes' if locked.own_view else 'no'}"
+            + ("" if changed else " unchanged"),
+        )
+    return locked

@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from samplan.access.citizen import OWN_VIEW_AGE
+from samplan.access.citizen import OWN_VIEW_AGE, own_rights, within_retention
 from samplan.access.models import AuditEvent
 from samplan.access.services import acting_unit_for, active_unit_ids, audit
 from samplan.directory.models import Assignment, Organisation, Unit
@@ -23,7 +23,7 @@ from ..models import (
     Participant,
     SipCase,
 )
-from ..rules import takes_part_in_case
+from ..rules import drives_case, takes_part_in_case
 from ._core import (
     Action,
     _changing,
@@ -175,27 +175,68 @@ def request_sip(
     else. The request is an initiative at the chosen unit, which coordinates it until it names a
     coordinator, with the organisation's "without delay" deadline running, on the unit's start
     page. The person is registered if Samplan does not know them yet (for themselves with the
-    name the identity provider gave; for someone else as typed); the answer is the same either
-    way, so no one learns through asking whether someone is known. A relative who asks gains no
-    right to see the SIP: only the person can grant that."""
+    name the identity provider gave; for someone else as typed, and the timeline says so, for
+    staff to check); a known person's register entry is never changed by what someone typed.
+    The answer is the same either way, so no one learns through asking whether someone is
+    known. A relative who asks gains no right to see the SIP: only the person can grant that.
+
+    Linking to a known person by their full identity number is what a unit does when a relative
+    phones (find_person by full number, logged); here the one who asks is identified by
+    e-legitimation, logged under a pseudonym with their capacity, and held to
+    REQUESTS_PER_DAY. The day's count and the look-up of the person are made inside the
+    transaction, one request per citizen at a time (`_one_at_a_time`), so two requests at once
+    cannot both pass the limit, and two citizens registering the same new person at once both
+    get their request (get_or_create)."""
     role = "relative" if for_person is not None else "person"
+    with transaction.atomic():
+        _one_at_a_time(citizen)
+        limited = requests_today(citizen) >= REQUESTS_PER_DAY
+        if not limited:
+            return _request(citizen, unit, reason, phone, for_person, role)
+    # Logged outside the transaction above: a refusal is kept.
+    audit(
+        citizen,
+        Action.CREATE,
+        "sip_request",
+        outcome=AuditEvent.Outcome.REFUSED,
+        detail="rate limit",
+        citizen_role=role,
+    )
+    raise RequestLimitReached(
+        f"Du har redan bett om SIP {REQUESTS_PER_DAY} gånger det senaste dygnet. Vänta till "
+        "i morgon, eller ring enheten.",
+        f"You have already asked for a SIP {REQUESTS_PER_DAY} times in the last 24 hours. "
+        "Wait until tomorrow, or call the unit.",
+        "",
+    )
+
+
+# pg_advisory_xact_lock(key1, key2): the first key says "a citizen's request for a SIP" (the
+# two-key locks are apart from the one-key lock of the audit chain), the second whose.
+_REQUEST_LOCK = 8_208_001
+
+
+def _one_at_a_time(citizen) -> None:
+    """Serialise one citizen's requests until the caller's transaction ends. PostgreSQL: an
+    advisory lock on the citizen's pseudonym (the identity number never leaves Python). SQLite
+    lets one writer at a time already (transaction_mode IMMEDIATE in settings)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                [_REQUEST_LOCK, citizen.log_name],
+            )
+
+
+NAMES_AS_GIVEN = (
+    "Namnen är skrivna av den som bad om SIP:en; kontrollera dem. "
+    "(Names as given by the one who asked; check them.)"
+)
+
+
+def _request(citizen, unit, reason, phone, for_person, role) -> SipCase:
+    """request_sip under its lock, within the limit."""
     logged_as = {"citizen_role": role}
-    if requests_today(citizen) >= REQUESTS_PER_DAY:
-        audit(
-            citizen,
-            Action.CREATE,
-            "sip_request",
-            outcome=AuditEvent.Outcome.REFUSED,
-            detail="rate limit",
-            **logged_as,
-        )
-        raise RequestLimitReached(
-            f"Du har redan bett om SIP {REQUESTS_PER_DAY} gånger det senaste dygnet. Vänta till "
-            "i morgon, eller ring enheten.",
-            f"You have already asked for a SIP {REQUESTS_PER_DAY} times in the last 24 hours. "
-            "Wait until tomorrow, or call the unit.",
-            "",
-        )
     reason = reason.strip()
     problems: list[DomainError | None] = [
         _requestable_unit_problem(unit),
@@ -229,43 +270,55 @@ def request_sip(
     _raise_all(problems)
 
     now = timezone.now()
-    with transaction.atomic():
-        person = Person.objects.filter(identity_number=identity.number).first()
-        if person is not None:
-            _refuse_asking_twice(citizen, person, unit, for_someone_else=for_person is not None)
-        else:
-            person = Person.objects.create(
-                identity_kind=identity.kind,
-                identity_number=identity.number,
-                birth_date=identity.birth_date,
-                given_name=given_name,
-                family_name=family_name,
+    # Who asked and how to reach them, for whoever takes the initiative on.
+    note = [", ".join(part for part in (citizen.name, phone.strip()) if part)]
+    person, created = Person.objects.get_or_create(
+        identity_number=identity.number,
+        defaults={
+            "identity_kind": identity.kind,
+            "birth_date": identity.birth_date,
+            "given_name": given_name,
+            "family_name": family_name,
+        },
+    )
+    if created:
+        audit(citizen, Action.CREATE, "person", person_id=person.pk, **logged_as)
+        if for_person is not None:
+            note.append(NAMES_AS_GIVEN)
+    else:
+        _refuse_asking_twice(citizen, person, unit, for_someone_else=for_person is not None)
+        if for_person is not None and _name_key(given_name, family_name) != _name_key(
+            person.given_name, person.family_name
+        ):
+            typed = f"{given_name} {family_name}"
+            note.append(
+                f"Den som bad skrev namnet {typed}, som skiljer sig från registret; "
+                "kontrollera att det gäller rätt person. (The one who asked typed the name "
+                f"{typed}, which differs from the register; check that it is the right person.)"
             )
-            audit(citizen, Action.CREATE, "person", person_id=person.pk, **logged_as)
-        case = _create_case(
-            person=person,
-            initiated_by=(
-                SipCase.InitiatedBy.RELATIVE if for_person else SipCase.InitiatedBy.PERSON
-            ),
-            initiator_name=citizen.name,
-            initiated_at=now,
-            initiating_unit=unit,
-            coordinating_unit=unit,
-            reason=reason,
-        )
-        CaseEvent.objects.create(
-            case=case,
-            at=now,
-            action="request_sip",
-            to_state=case.state,
-            citizen_role=role,
-            # Who asked and how to reach them, for whoever takes the initiative on.
-            note=", ".join(part for part in (citizen.name, phone.strip()) if part),
-        )
-        audit(
-            citizen, Action.CREATE, "sip_request", case_id=case.pk, person_id=person.pk, **logged_as
-        )
+    case = _create_case(
+        person=person,
+        initiated_by=(SipCase.InitiatedBy.RELATIVE if for_person else SipCase.InitiatedBy.PERSON),
+        initiator_name=citizen.name,
+        initiated_at=now,
+        initiating_unit=unit,
+        coordinating_unit=unit,
+        reason=reason,
+    )
+    CaseEvent.objects.create(
+        case=case,
+        at=now,
+        action="request_sip",
+        to_state=case.state,
+        citizen_role=role,
+        note=". ".join(part for part in note if part),
+    )
+    audit(citizen, Action.CREATE, "sip_request", case_id=case.pk, person_id=person.pk, **logged_as)
     return case
+
+
+def _name_key(given_name: str, family_name: str) -> str:
+    return " ".join(f"{given_name} {family_name}".split()).casefold()
 
 
 def requests_today(citizen) -> int:
@@ -313,6 +366,15 @@ def _refuse_asking_twice(citizen, person: Person, unit: Unit, *, for_someone_els
     """One open request per person and unit. For themselves: any SIP of theirs the unit holds
     and that is not closed (it is their own). For someone else: only the citizen's own earlier
     request, found in the log; whether the unit holds another SIP for them is not said."""
+    if not for_someone_else and guardians_see_for(person):
+        # Whether this unit holds their SIP is not said either: the same words as Min SIP's
+        # start page, at every unit.
+        raise DomainError(
+            "Dina vårdnadshavare ser din SIP åt dig. Prata med dem eller med din SIP-samordnare.",
+            "Your guardians see your SIP for you. Talk to them or to your SIP coordinator.",
+            "",
+            code="guardians_see",
+        )
     open_here = SipCase.objects.open().filter(person=person, coordinating_unit=unit)
     if not for_someone_else:
         if open_here.exists():
@@ -341,6 +403,15 @@ def _refuse_asking_twice(citizen, person: Person, unit: Unit, *, for_someone_els
             "unit",
             code="already_asked",
         )
+
+
+def guardians_see_for(person: Person | None) -> bool:
+    """Whether `person` is a young person without their own view in Min SIP (under 15, or 15-17
+    without `Person.own_view`) who has a SIP their guardians see for them. They are told only
+    that, on the start page and when they ask for a SIP: nothing of the SIP itself."""
+    if person is None or own_rights(person) is not None:
+        return False
+    return SipCase.objects.filter(within_retention(), person=person).exists()
 
 
 def _split_name(name: str) -> tuple[str, str]:
@@ -471,4 +542,93 @@ def add_related_party(case: SipCase, *, actor, kind: str, name: str, **details) 
         name=name,
         case=case,
         **details,
+    )
+
+
+def _closed_refusal(case: SipCase) -> None:
+    if case.is_closed:
+        raise DomainError(
+            "SIP:en är avslutad. Det som registrerats finns kvar att läsa men ändras inte.",
+            "The SIP is closed. What was recorded stays readable but is not changed.",
+            "",
+            code="closed",
+        )
+
+
+def _party_of_case(case: SipCase, *, actor, party: RelatedParty) -> Unit:
+    """The unit that changes a party known in this open SIP: staff of a unit that takes part,
+    as for adding one. A party of another SIP (the same person's or not) is refused."""
+    _closed_refusal(case)
+    unit = acting_unit_for(actor, case)
+    known = case.related_parties.filter(pk=party.pk).exists()
+    if unit is None or not known or not takes_part_in_case(actor, case):
+        audit(
+            actor,
+            Action.CHANGE,
+            "related_party",
+            case_id=case.pk,
+            person_id=case.person_id,
+            outcome=AuditEvent.Outcome.REFUSED,
+        )
+        raise PermissionRefused(
+            "Din enhet deltar inte i denna SIP, eller så är den närstående inte känd i den, så "
+            "du får inte ändra den.",
+            "Your unit does not take part in this SIP, or the party is not known in it, so you "
+            "may not change it.",
+            "",
+        )
+    return unit
+
+
+def change_related_party(
+    case: SipCase,
+    *,
+    actor,
+    party: RelatedParty,
+    may_see: str,
+    may_act: bool,
+    identity_number: str,
+) -> RelatedParty:
+    """Change what a party known in this SIP is granted (people.services.change_related_party
+    validates and audits it), by staff of a unit that takes part, while the SIP is open."""
+    unit = _party_of_case(case, actor=actor, party=party)
+    return people_services.change_related_party(
+        actor=actor,
+        unit=unit,
+        party=party,
+        case=case,
+        may_see=may_see,
+        may_act=may_act,
+        identity_number=identity_number,
+    )
+
+
+def end_related_party_link(case: SipCase, *, actor, party: RelatedParty) -> None:
+    """The party is no longer known in this SIP (people.services.end_related_party_link)."""
+    unit = _party_of_case(case, actor=actor, party=party)
+    people_services.end_related_party_link(actor=actor, unit=unit, party=party, case=case)
+
+
+def set_own_view(case: SipCase, *, actor, own_view: bool) -> Person:
+    """A young person's own view in Min SIP, changed after the information step too: by whoever
+    drives the SIP (as record_information, where it is first chosen), while it is open. No
+    timeline entry (no transition): people.services.set_own_view audits it."""
+    _closed_refusal(case)
+    unit = acting_unit_for(actor, case)
+    if unit is None or not drives_case(actor, case):
+        audit(
+            actor,
+            Action.CHANGE,
+            "person",
+            case_id=case.pk,
+            person_id=case.person_id,
+            outcome=AuditEvent.Outcome.REFUSED,
+        )
+        raise PermissionRefused(
+            "Bara den som samordnar SIP:en kan ändra den unga personens egen vy i Min SIP.",
+            "Only whoever coordinates the SIP can change the young person's own view in Min SIP.",
+            "",
+        )
+    return people_services.set_own_view(
+        actor=actor, unit=unit, person=case.person, own_view=own_view, case=case
     )

@@ -495,21 +495,18 @@ def establish_plan(
 
 def _proposed_draft(change, expected_version: int) -> PlanVersion:
     """The draft put before the person, exactly as they saw it (its lock_version), for the
-    person's answer in Min SIP."""
-    draft = (
-        change.case.plan_versions.select_for_update()
-        .filter(status=PlanVersion.Status.DRAFT)
-        .first()
-    )
-    if draft is None:
+    person's answer in Min SIP: `_locked_draft`, with the refusals told to the person."""
+    try:
+        draft = _locked_draft(change, expected_version)
+    except DomainError as error:
+        if error.code != "no_draft":
+            raise
         raise DomainError(
             "Det finns ingen plan som väntar på ditt svar just nu.",
             "There is no plan waiting for your answer right now.",
             "",
             code="nothing_proposed",
-        )
-    if draft.lock_version != expected_version:
-        raise StaleEdit(current=draft)
+        ) from None
     if draft.proposed_at is None:
         raise DomainError(
             "Planen är inte lagd fram för ditt godkännande. Din SIP-samordnare lägger fram den "

@@ -17,12 +17,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from samplan.access.citizen import get_case_for_citizen
+from samplan.access.citizen import get_case_for_citizen, role_words_for_person
 from samplan.cases import services
 from samplan.cases.models import GoalRating, PlanVersion, State
 from samplan.cases.services.follow_up import RATING_COMMENT_MAX
 from samplan.cases.transitions import TRANSITIONS
-from samplan.people.models import RelatedParty
 from samplan.workspace.actions import attempt
 
 from ..decorators import citizen_required
@@ -102,16 +101,8 @@ def _closed_sentence(case) -> str:
 
 
 def _rated_by(rating: GoalRating, capacity) -> str:
-    """Who gave an answer, as the reader of the page sees it."""
-    if rating.rated_by_role == capacity.role and (
-        rating.rated_by_party_id == (capacity.party.pk if capacity.party else None)
-    ):
-        return _("you")
-    if rating.rated_by_role == "person":
-        return _("the person")
-    if rating.rated_by_role in RelatedParty.Kind.values:
-        return str(RelatedParty.Kind(rating.rated_by_role).label)
-    return rating.rated_by_role
+    """Who gave an answer, as the reader of the page sees it ("you", "your guardian", ...)."""
+    return role_words_for_person(rating.rated_by_role, capacity, rating.rated_by_party_id)
 
 
 @citizen_required

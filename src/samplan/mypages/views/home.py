@@ -17,7 +17,9 @@ from django.utils import timezone
 
 from samplan.access.citizen import cases_for_citizen, get_case_for_citizen
 from samplan.cases.models import Meeting, PlanVersion, SipCase, State
+from samplan.cases.services.initiative import guardians_see_for
 from samplan.cases.transitions import CONSENTED_STATES
+from samplan.people.models import Person
 
 from ..decorators import citizen_required
 
@@ -48,8 +50,7 @@ def sip_facts(case_ids: list[int]) -> dict[int, Facts]:
     ):
         found = facts[meeting.case_id]
         found.has_meetings = True
-        ends_at = meeting.starts_at + dt.timedelta(minutes=meeting.duration_minutes)
-        if meeting.cancelled_at is None and ends_at > now and found.next_meeting is None:
+        if not meeting.is_cancelled and meeting.ends_at > now and found.next_meeting is None:
             found.next_meeting = meeting
     for (
         case_id,
@@ -139,12 +140,18 @@ def home(request):
     rows = cases_for_citizen(request.citizen)
     facts = sip_facts([case.pk for case, _ in rows])
     summaries = [Summary(case, capacity, facts[case.pk]) for case, capacity in rows]
+    # A young person whose guardians see their SIP for them is told so (their own standing in
+    # the register, nothing of the SIP), not "you have none, ask for one".
+    guardians_see = not rows and guardians_see_for(
+        Person.objects.filter(identity_number=request.citizen.identity_number).first()
+    )
     return render(
         request,
         "mypages/home/home.html",
         {
             "open_sips": [s for s in summaries if s.case.state != State.CLOSED],
             "closed_sips": [s for s in summaries if s.case.state == State.CLOSED],
+            "guardians_see": guardians_see,
         },
     )
 

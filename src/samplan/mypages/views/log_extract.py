@@ -1,11 +1,15 @@
 """Vem har läst mina uppgifter: the log extract (logguttag, patientdatalagen 8 kap. 5 §).
 
 Every time a unit read or changed data about the person, from the audit log: the rows whose
-`person` is the SIP's person and whose outcome was allowed, newest first. Each row says when,
+`person` is the SIP's person and whose outcome was allowed, newest first. The person and a
+guardian of a minor read every such row (all the person's SIPs, searches, sign-ins); anyone else
+who acts for the person (a god man or förvaltare) only the rows of this SIP: their mandate is
+known in this SIP, not in the person's others. Each row says when,
 which unit and organisation, and what was done, in plain words, and is flagged when it was done
 under emergency access (nödåtkomst). Staff are never named: the log's user and user name are not
 read. What the person and those acting for them did in Min SIP shows too, by capacity ("you",
-"Guardian"), never by name.
+"your guardian": access/citizen.role_words_for_person), never by name; the person's own sign-ins
+read "You signed in to Min SIP".
 
 A summary on top says which units and organisations, how many times and when last. The list is
 keyset-paged on (at, id), never an OFFSET or a count of all rows: the log is the largest table,
@@ -27,11 +31,17 @@ from django.http import QueryDict
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from samplan.access.citizen import PERSON_ROLE, audit_citizen, get_case_for_citizen
+from samplan.access.citizen import (
+    PERSON_ROLE,
+    audit_citizen,
+    get_case_for_citizen,
+    role_words_for_person,
+)
 from samplan.access.models import AuditEvent
 from samplan.access.review import local_midnight
 from samplan.people.models import RelatedParty
@@ -48,6 +58,9 @@ WHAT_WORDS = {
     "sip_case": gettext_lazy("the SIP"),
     "sip_case_list": gettext_lazy("the name, in a list of SIPs"),
     "start_page": gettext_lazy("the name, in a staff to-do list"),
+    "start_page_notice": gettext_lazy(
+        "that the SIP was stopped, without the name, in a staff to-do list"
+    ),
     "search": gettext_lazy("the name, in a search"),
     "person": gettext_lazy("personal details"),
     "person_lookup": gettext_lazy("a search for the identity number"),
@@ -82,17 +95,40 @@ def what_words(what: str) -> str:
     return str(WHAT_WORDS["sip_case"])
 
 
+# Who may read every row about the person; anyone else acting for them reads this SIP's rows.
+WHOLE_PERSON_ROLES = (PERSON_ROLE, RelatedParty.Kind.GUARDIAN)
+# The log's citizen_role of a citizen without a capacity: signing in and out (the row's person is
+# the one signed in, never someone they act for).
+SIGNED_IN = "citizen"
+
+
+def covers_the_person(capacity) -> bool:
+    """Whether this capacity reads the person's whole log, or only this SIP's rows."""
+    return capacity.role in WHOLE_PERSON_ROLES
+
+
 def who_words(row, capacity) -> str:
     """Who did it, without a staff name: the unit, or the capacity someone had in Min SIP."""
-    if row.citizen_role == PERSON_ROLE:
-        return _("You, in Min SIP") if capacity.is_person else _("The person, in Min SIP")
-    if row.citizen_role in RelatedParty.Kind.values:
-        return _("%(kind)s, in Min SIP") % {"kind": RelatedParty.Kind(row.citizen_role).label}
     if row.citizen_role:
-        return _("Someone signed in to Min SIP")
+        role = PERSON_ROLE if row.citizen_role == SIGNED_IN else row.citizen_role
+        who = role_words_for_person(role, capacity, getattr(row, "citizen_party_id", None))
+        return capfirst(_("%(who)s, in Min SIP") % {"who": who})
     if row.unit_name:
         return row.unit_name
     return _("Staff (no unit recorded)")
+
+
+def done_words(row, capacity) -> str:
+    """What was done, in plain words: signing in is said as a sentence."""
+    if row.citizen_role == SIGNED_IN and row.action == AuditEvent.Action.SIGN_IN:
+        if capacity.is_person:
+            return _("You signed in to Min SIP.")
+        return _("The person signed in to Min SIP.")
+    if row.citizen_role == SIGNED_IN and row.action == AuditEvent.Action.SIGN_OUT:
+        if capacity.is_person:
+            return _("You signed out of Min SIP.")
+        return _("The person signed out of Min SIP.")
+    return f"{row.get_action_display()}: {what_words(row.what)}"
 
 
 # --- The period and the page --------------------------------------------------------------------
@@ -174,10 +210,13 @@ def _period(request) -> tuple[PeriodForm, Period]:
     return form, Period(data["date_from"], data["date_to"], read_cursor(data["after"] or ""))
 
 
-def extract(person_id: int, period: Period) -> QuerySet[AuditEvent]:
-    """The log rows about the person, in the period, newest first (keyset order). Read through
-    the (person, at) index; only allowed rows: a refused attempt read nothing."""
+def extract(person_id: int, period: Period, case_id: int | None = None) -> QuerySet[AuditEvent]:
+    """The log rows about the person (with `case_id`: only those of that SIP), in the period,
+    newest first (keyset order). Read through the (person, at) index, or (case, at); only
+    allowed rows: a refused attempt read nothing."""
     rows = AuditEvent.objects.filter(person_id=person_id, outcome=AuditEvent.Outcome.ALLOWED)
+    if case_id is not None:
+        rows = rows.filter(case_id=case_id)
     if period.date_from:
         rows = rows.filter(at__gte=local_midnight(period.date_from))
     if period.date_to:
@@ -195,6 +234,7 @@ _COLUMNS = (
     "unit_name",
     "organisation_name",
     "citizen_role",
+    "citizen_party_id",
     "emergency",
 )
 
@@ -237,7 +277,7 @@ def summarise(rows: QuerySet[AuditEvent], capacity) -> Summary:
     capacity. One grouped query over the person's rows."""
     groups = (
         rows.order_by()
-        .values("unit_id", "citizen_role")
+        .values("unit_id", "citizen_role", "citizen_party_id")
         .annotate(
             unit_name=Max("unit_name"),
             organisation_name=Max("organisation_name"),
@@ -259,21 +299,40 @@ def summarise(rows: QuerySet[AuditEvent], capacity) -> Summary:
                 )
             )
         elif group["citizen_role"]:
-            row = AuditEvent(citizen_role=group["citizen_role"])
+            row = AuditEvent(
+                citizen_role=group["citizen_role"], citizen_party_id=group["citizen_party_id"]
+            )
             in_min_sip.append((who_words(row, capacity), group["times"], group["last"]))
         else:
             unrecorded += group["times"]
     units.sort(key=lambda line: line.last, reverse=True)
+    in_min_sip = _merged(in_min_sip)
     in_min_sip.sort(key=lambda line: line[2], reverse=True)
     organisations = sorted({line.organisation_name for line in units if line.organisation_name})
     return Summary(units, in_min_sip, unrecorded, organisations)
+
+
+def _merged(lines: list[tuple[str, int, dt.datetime]]) -> list[tuple[str, int, dt.datetime]]:
+    """Groups that read the same ("the person" signing in, and acting): one line each."""
+    by_who: dict[str, tuple[str, int, dt.datetime]] = {}
+    for who, times, last in lines:
+        held = by_who.get(who)
+        by_who[who] = (
+            (who, times, last) if held is None else (who, held[1] + times, max(held[2], last))
+        )
+    return list(by_who.values())
 
 
 def _decorate(rows: list[AuditEvent], capacity) -> None:
     for row in rows:
         row.who = who_words(row, capacity)
         row.what_words = what_words(row.what)
+        row.done = done_words(row, capacity)
         row.in_min_sip = bool(row.citizen_role)
+
+
+def _rows_of(case, capacity, period: Period) -> QuerySet[AuditEvent]:
+    return extract(case.person_id, period, case_id=None if covers_the_person(capacity) else case.pk)
 
 
 # --- The pages ----------------------------------------------------------------------------------
@@ -286,7 +345,7 @@ def log_extract(request, case_id: int):
         request.citizen, case_id, part="steer", what="log_extract"
     )
     form, period = _period(request)
-    rows = extract(case.person_id, period)
+    rows = _rows_of(case, capacity, period)
     shown, next_cursor = page(rows, period.after, size=PAGE_SIZE)
     _decorate(shown, capacity)
     return render(
@@ -295,6 +354,7 @@ def log_extract(request, case_id: int):
         {
             "case": case,
             "capacity": capacity,
+            "whole_person": covers_the_person(capacity),
             "form": form,
             "period": period,
             "rows": shown,
@@ -316,7 +376,7 @@ def log_extract_print(request, case_id: int):
     )
     form, period = _period(request)
     period.after = None
-    rows = extract(case.person_id, period)
+    rows = _rows_of(case, capacity, period)
     shown, more = page(rows, None, size=PRINT_LIMIT)
     _decorate(shown, capacity)
     audit_citizen(
@@ -333,6 +393,7 @@ def log_extract_print(request, case_id: int):
         {
             "case": case,
             "capacity": capacity,
+            "whole_person": covers_the_person(capacity),
             "form": form,
             "period": period,
             "rows": shown,

@@ -1,6 +1,11 @@
 """My meeting (Mitt möte): the next meeting of my SIP (when, how long, where or the video link,
 who is coming, my own invitation), the earlier ones below it, a calendar file for each, and my
-meeting preferences, which I may change until the meeting is called."""
+meeting preferences, which I may change until the meeting is called.
+
+Who sees what: the person, and whoever sees everything of the SIP, see it all. A relative the
+person granted only the meetings (RelatedParty.Sees.MEETINGS) sees when, how long, where or the
+video link, and their own invitation: not what was arranged around the person's needs, not who
+else is called or what they answered, not why a meeting was cancelled."""
 
 from __future__ import annotations
 
@@ -46,15 +51,10 @@ class Invitee:
 @dataclass
 class MeetingView:
     meeting: Meeting
-    ends_at: dt.datetime
-    units: list[Invitee] = field(default_factory=list)
-    people: list[Invitee] = field(default_factory=list)
-    person_invitation: Invitation | None = None
+    units: list[Invitee] = field(default_factory=list)  # only for who sees everything
+    people: list[Invitee] = field(default_factory=list)  # only for who sees everything
+    person_invitation: Invitation | None = None  # only for who sees everything
     own_invitation: Invitee | None = None  # a related party's own, when they are invited
-
-    @property
-    def cancelled(self) -> bool:
-        return self.meeting.cancelled_at is not None
 
 
 # How an answer reads to the person: plain words, not the staff's terms.
@@ -65,10 +65,20 @@ ANSWER_LABELS = {
 }
 
 
-def _meeting_view(meeting: Meeting, capacity, covered: set[int]) -> MeetingView:
-    view = MeetingView(meeting, meeting.starts_at + dt.timedelta(minutes=meeting.duration_minutes))
+def _meeting_view(meeting: Meeting, capacity, covered: set[int], *, full: bool) -> MeetingView:
+    """The meeting as the capacity may see it: `full` (sees everything) with every invitee,
+    otherwise (granted the meetings only) with nothing but the citizen's own invitation."""
+    view = MeetingView(meeting)
+    own_party = capacity.party.pk if capacity.party is not None else None
     for invitation in meeting.invitations.all():
         label = str(ANSWER_LABELS[invitation.answer])
+        if not full:
+            if own_party is not None and invitation.related_party_id == own_party:
+                party = invitation.related_party
+                view.own_invitation = Invitee(
+                    party.name, party.get_kind_display(), invitation.answer, label
+                )
+            continue
         if invitation.is_person:
             view.person_invitation = invitation
         elif invitation.unit_id:
@@ -86,7 +96,7 @@ def _meeting_view(meeting: Meeting, capacity, covered: set[int]) -> MeetingView:
             party = invitation.related_party
             invitee = Invitee(party.name, party.get_kind_display(), invitation.answer, label)
             view.people.append(invitee)
-            if capacity.party is not None and party.pk == capacity.party.pk:
+            if party.pk == own_party:
                 view.own_invitation = invitee
     return view
 
@@ -94,12 +104,7 @@ def _meeting_view(meeting: Meeting, capacity, covered: set[int]) -> MeetingView:
 def _next_and_earlier(meetings: list[Meeting], now: dt.datetime):
     """The meeting coming up or going on now (the earliest one not cancelled that has not
     ended), and every other meeting, newest first."""
-    ahead = [
-        meeting
-        for meeting in meetings
-        if meeting.cancelled_at is None
-        and meeting.starts_at + dt.timedelta(minutes=meeting.duration_minutes) >= now
-    ]
+    ahead = [meeting for meeting in meetings if not meeting.is_cancelled and meeting.ends_at >= now]
     coming = min(ahead, key=lambda meeting: (meeting.starts_at, meeting.pk), default=None)
     earlier = sorted(
         (meeting for meeting in meetings if meeting is not coming),
@@ -113,15 +118,22 @@ def _next_and_earlier(meetings: list[Meeting], now: dt.datetime):
 @require_GET
 def meeting(request, case_id: int):
     case, capacity = get_case_for_citizen(request.citizen, case_id, part="meetings", what="meeting")
+    full = capacity.sees_part("everything")
     invitations = Invitation.objects.select_related("unit__organisation", "related_party")
+    if not full:  # read only the citizen's own invitation
+        invitations = (
+            invitations.filter(related_party=capacity.party)
+            if capacity.party is not None
+            else invitations.none()
+        )
     meetings = list(
         case.meetings.prefetch_related(Prefetch("invitations", queryset=invitations.order_by("pk")))
     )
     now = timezone.now()
     coming, earlier = _next_and_earlier(meetings, now)
-    covered = covered_organisation_ids(case) if meetings else set()
+    covered = covered_organisation_ids(case) if meetings and full else set()
     follow_up_on = None
-    if coming is None and case.state == State.PLAN_ESTABLISHED:
+    if full and coming is None and case.state == State.PLAN_ESTABLISHED:
         plan = case.valid_plan()
         follow_up_on = plan.follow_up_on if plan else None
     return render(
@@ -131,8 +143,11 @@ def meeting(request, case_id: int):
             "case": case,
             "capacity": capacity,
             "person": case.person,
-            "coming": _meeting_view(coming, capacity, covered) if coming else None,
-            "earlier": [_meeting_view(meeting, capacity, covered) for meeting in earlier],
+            "coming": _meeting_view(coming, capacity, covered, full=full) if coming else None,
+            "earlier": [
+                _meeting_view(meeting, capacity, covered, full=full) for meeting in earlier
+            ],
+            "full": full,
             "now": now,
             "follow_up_on": follow_up_on,
             "may_steer": capacity.may_steer and not case.is_closed,

@@ -285,3 +285,36 @@ class RelatedPartyForm(forms.Form):
             "identity_number": data["identity_number"].strip(),
             "may_see": data["may_see"],
         }
+
+
+class ChangeRelatedPartyForm(forms.Form):
+    """What a party known in the SIP is granted, changed later: the same fields, labels and
+    checks (people.services.party_grant_problems) as when they were added."""
+
+    may_see = RelatedPartyForm.base_fields["may_see"]
+    may_act = RelatedPartyForm.base_fields["may_act"]
+    identity_number = RelatedPartyForm.base_fields["identity_number"]
+
+    def grant(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "may_see": data["may_see"],
+            "may_act": data["may_act"],
+            "identity_number": data["identity_number"].strip(),
+        }
+
+
+class OwnViewForm(forms.Form):
+    """Whether a young person of 15–17 sees their own SIP in Min SIP."""
+
+    own_view = forms.TypedChoiceField(
+        label=_("Does the young person see their own SIP in Min SIP?"),
+        choices=[
+            ("yes", _("Yes, they sign in and see their own SIP")),
+            ("no", _("No, their guardians see it for them")),
+        ],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose yes or no.")},
+        help_text=_("The young person and their guardians decide this together."),
+    )

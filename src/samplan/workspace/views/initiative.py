@@ -10,20 +10,29 @@ SIPs at once without overwriting each other, as a value kept in the session woul
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
+from samplan.access.citizen import OWN_VIEW_AGE
 from samplan.access.models import AuditEvent
 from samplan.access.services import active_unit_ids, audit, get_case_for
 from samplan.cases import services
 from samplan.cases.models import SipCase
-from samplan.cases.services.initiative import add_related_party as add_party_to_case
+from samplan.cases.services.initiative import (
+    add_related_party as add_party_to_case,
+)
+from samplan.cases.services.initiative import (
+    change_related_party as change_party_in_case,
+)
+from samplan.cases.services.initiative import end_related_party_link, set_own_view
 from samplan.directory.models import Unit
 from samplan.errors import DomainError
 from samplan.hardening import search_refusal
@@ -33,8 +42,10 @@ from samplan.people.models import Person
 
 from ..actions import attempt
 from ..forms.initiative import (
+    ChangeRelatedPartyForm,
     FindPersonForm,
     InitiativeForm,
+    OwnViewForm,
     RegisterPersonForm,
     RelatedPartyForm,
 )
@@ -261,8 +272,98 @@ def add_related_party(request, case_id: int):
     )
 
 
+@sensitive_post_parameters("identity_number")
+@login_required
+@require_http_methods(["GET", "POST"])
+def change_related_party(request, case_id: int):
+    """Change what a guardian, relative or representative known in this SIP is granted (what
+    they see, acting, the number they sign in to Min SIP with), or end their link to this SIP;
+    and, for whoever drives the SIP, a 15–17-year-old's own view in Min SIP. The party is
+    `?party=<id>` (a hidden field when posted); without it the page lists the parties. Who may
+    do it the services decide (the units taking part, as for adding one); the page is shown
+    to whoever sees the SIP, like the case page that lists them."""
+    case = get_case_for(request.user, case_id)
+    person = case.person
+    parties = list(case.related_parties.order_by("kind", "name", "pk"))
+    data = request.POST if request.method == "POST" else request.GET
+    young = person.is_minor and (person.age or 0) >= OWN_VIEW_AGE
+    context = {"case": case, "person": person, "parties": parties, "party": None}
+    status = 200
+    if request.method == "POST" and request.POST.get("step") == "own_view":
+        own_view_form = OwnViewForm(request.POST)
+        result = attempt(
+            own_view_form,
+            lambda: set_own_view(
+                case, actor=request.user, own_view=own_view_form.cleaned_data["own_view"]
+            ),
+        )
+        if result.ok:
+            messages.success(request, _("The young person's own view in Min SIP is saved."))
+            return redirect("workspace:case_detail", case_id=case.pk)
+        context.update(problems=own_view_form, own_view_form=own_view_form)
+        return render(
+            request,
+            "workspace/initiative/change_related_party.html",
+            context,
+            status=result.status,
+        )
+    chosen = data.get("party", "")
+    party = next((party for party in parties if str(party.pk) == chosen), None)
+    if chosen and party is None:
+        raise Http404  # not a party known in this SIP
+    if party is None:
+        if request.method == "POST":
+            return redirect("workspace:change_related_party", case_id=case.pk)
+        if young and not case.is_closed and request.user.has_perm("cases.drive", case):
+            context["own_view_form"] = OwnViewForm(
+                initial={"own_view": "yes" if person.own_view else "no"}
+            )
+        return render(request, "workspace/initiative/change_related_party.html", context)
+    form = ChangeRelatedPartyForm(
+        request.POST if request.method == "POST" and "end" not in request.POST else None,
+        initial={
+            "may_see": party.may_see,
+            "may_act": party.may_act,
+            "identity_number": party.identity_number,
+        },
+    )
+    problems = form
+    if request.method == "POST" and "end" in request.POST:
+        problems = forms.Form(request.POST)
+        result = attempt(
+            problems, lambda: end_related_party_link(case, actor=request.user, party=party)
+        )
+        if result.ok:
+            messages.success(
+                request, _("%(name)s is no longer linked to this SIP.") % {"name": party.name}
+            )
+            return redirect("workspace:case_detail", case_id=case.pk)
+        status = result.status
+    elif request.method == "POST":
+        result = attempt(
+            form,
+            lambda: change_party_in_case(case, actor=request.user, party=party, **form.grant()),
+        )
+        if result.ok:
+            messages.success(request, _("%(name)s is changed.") % {"name": party.name})
+            return redirect("workspace:case_detail", case_id=case.pk)
+        status = result.status
+    context.update(
+        party=party,
+        form=form,
+        problems=problems,
+        acting_kind=party.kind in people_services.ACTING_KINDS,
+    )
+    return render(request, "workspace/initiative/change_related_party.html", context, status=status)
+
+
 urlpatterns = [
     path("sip/ny/", initiate, name="initiate"),
     path("sip/ny/kontrollera-nummer/", check_identity, name="check_identity"),
     path("sip/<int:case_id>/narstaende/ny/", add_related_party, name="add_related_party"),
+    path(
+        "sip/<int:case_id>/narstaende/andra/",
+        change_related_party,
+        name="change_related_party",
+    ),
 ]

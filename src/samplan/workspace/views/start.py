@@ -20,8 +20,16 @@ coordinate and those my coordinating units coordinate with nobody named; in "my 
 every SIP my units coordinate). Each section shows the first SAMPLAN_START_SECTION_SIZE items,
 most urgent (or newest) first, and says when there are more.
 
+Below the sections, "Stopped in Min SIP": a SIP one of my units took part in, whose consent the
+person (or one acting for them) revoked in Min SIP, in full or for some organisations, or which
+they ended there, in the last FROM_PERSON_DAYS days, and which I can no longer see. Min SIP tells
+the person that the units taking part are told; the coordinating unit keeps the SIP and reads it
+under "From the person", the others read it here, minimally: the SIP's reference, what happened
+and when, never the person's name nor a link into a SIP they may not open.
+
 Every section is one query however many SIPs there are, and every SIP shown is a logged read
-(one row per SIP however many sections show it), written in one bulk insert.
+(one row per SIP however many sections show it), written in one bulk insert; a stopped SIP is a
+logged read too ("start_page_notice", with the unit that took part), in a second insert.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from samplan.access.citizen import role_words
 from samplan.access.services import (
     SEEING_ROLES,
     active_unit_ids,
@@ -66,7 +75,6 @@ from samplan.cases.models import (
     unread_message_count,
 )
 from samplan.directory.models import Assignment, Unit
-from samplan.people.models import RelatedParty
 
 # Follow-ups show from a week before their date, so there is time to call the meeting.
 FOLLOW_UP_AHEAD = dt.timedelta(days=7)
@@ -192,7 +200,9 @@ def start(request):
     sections.insert(
         1, _from_person(SipCase.objects.filter(coordinated_q).values("pk"), visible, size, now)
     )
+    stopped, more_stopped = _stopped(invited_units, visible, size, now)
     _log_reads(user, seeing_units, sections)
+    _log_notices(user, stopped)
     units = Unit.objects.filter(pk__in=seeing_units).select_related("organisation")
     return render(
         request,
@@ -204,6 +214,9 @@ def start(request):
             "my_units": units,
             "administered": set(active_unit_ids(user, (Assignment.Role.UNIT_ADMINISTRATOR,))),
             "total": sum(len(section.items) for section in sections),
+            "stopped": stopped,
+            "more_stopped": more_stopped,
+            "stopped_days": FROM_PERSON_DAYS,
         },
     )
 
@@ -240,10 +253,10 @@ def _limited(queryset, size: int) -> tuple[list, bool]:
     return rows[:size], len(rows) > size
 
 
-def _first_visible(rows, case_id_of, visible, size: int) -> tuple[list, bool]:
-    """The first `size` of `rows` (in their order) whose SIP the user may see, and whether there
-    are more. Rows come a batch at a time and the visibility rule is tested for that batch's
-    SIPs only; almost always one batch does."""
+def _first_visible(rows, case_id_of, visible, size: int, *, hidden=False) -> tuple[list, bool]:
+    """The first `size` of `rows` (in their order) whose SIP the user may see (with `hidden`:
+    may not see), and whether there are more. Rows come a batch at a time and the visibility
+    rule is tested for that batch's SIPs only; almost always one batch does."""
     found: list = []
     batch = size * 3
     offset = 0
@@ -254,7 +267,7 @@ def _first_visible(rows, case_id_of, visible, size: int) -> tuple[list, bool]:
         seen = set(
             visible.filter(pk__in={case_id_of(row) for row in chunk}).values_list("pk", flat=True)
         )
-        found += [row for row in chunk if case_id_of(row) in seen]
+        found += [row for row in chunk if (case_id_of(row) in seen) != hidden]
         if len(chunk) < batch:
             break
         offset += batch
@@ -461,20 +474,6 @@ _FROM_PERSON_ANCHORS = {
 _FROM_PERSON_NEEDS_ACTION = {"request_plan_change"}
 
 
-def citizen_role_words(role: str) -> str:
-    """Who took a step in Min SIP, by capacity, never by name (CaseEvent.citizen_role,
-    GoalRating.rated_by_role). The timeline partial workspace/case/_citizen_role.html says the
-    same."""
-    words = {
-        "person": _("the person (Min SIP)"),
-        RelatedParty.Kind.GUARDIAN: _("guardian (Min SIP)"),
-        RelatedParty.Kind.GOD_MAN: _("god man (Min SIP)"),
-        RelatedParty.Kind.FORVALTARE: _("förvaltare (Min SIP)"),
-        RelatedParty.Kind.RELATIVE: _("a relative (Min SIP)"),
-    }
-    return str(words.get(role, _("someone acting for the person (Min SIP)")))
-
-
 def _from_person(coordinated_pks, visible, size, now) -> Section:
     """What the person, or one acting for them, did in Min SIP lately, newest first: the
     answers the coordinator is waiting for. Read through the partial index of such events."""
@@ -492,7 +491,7 @@ def _from_person(coordinated_pks, visible, size, now) -> Section:
             Item(
                 event.case,
                 _step(event.case, str(EVENT_LABELS.get(event.action, event.action)), "", None, now),
-                detail=_("By %(who)s") % {"who": citizen_role_words(event.citizen_role)},
+                detail=_("By %(who)s") % {"who": role_words(event.citizen_role)},
                 since=event.at,
                 anchor=_FROM_PERSON_ANCHORS.get(event.action, "#tidslinje"),
                 needs_action=needs_action,
@@ -507,6 +506,79 @@ def _from_person(coordinated_pks, visible, size, now) -> Section:
         items,
         more,
         action_heading=_("What happened"),
+    )
+
+
+# What a unit that can no longer see the SIP is told of a step taken in Min SIP.
+_STOPPED_WORDS = {
+    "revoke_consent": _("All consent was revoked in Min SIP. The SIP has ended."),
+    "revoke_consent_in_part": _(
+        "The consent was revoked in Min SIP for one or more organisations. Your units can no "
+        "longer see the SIP."
+    ),
+    "end_sip": _("The person ended the SIP in Min SIP."),
+}
+
+
+@dataclass
+class Notice:
+    """A SIP stopped in Min SIP that the user's unit took part in and can no longer see: only
+    its reference, what happened and when (no name, no link)."""
+
+    case_id: int
+    person_id: int
+    reference: str
+    what: str
+    at: dt.datetime
+    unit_id: int  # the user's unit that took part (the log's unit)
+
+
+def _stopped(units, visible, size, now) -> tuple[list[Notice], bool]:
+    """Revocations and endings taken in Min SIP in the last FROM_PERSON_DAYS days, newest first,
+    of SIPs one of `units` took part in when it happened and the user can no longer see. One
+    query through the partial index of steps taken in Min SIP, and one visibility test."""
+    took_part = (
+        Participant.objects.filter(case=OuterRef("case_id"), unit_id__in=units)
+        .filter(Q(removed_at__isnull=True) | Q(removed_at__gte=OuterRef("at")))
+        .order_by("role", "unit_id")
+        .values("unit_id")[:1]
+    )
+    events = (
+        CaseEvent.objects.exclude(citizen_role="")
+        .filter(action__in=list(_STOPPED_WORDS), at__gte=now - dt.timedelta(days=FROM_PERSON_DAYS))
+        .annotate(told_unit=Subquery(took_part))
+        .filter(told_unit__isnull=False)
+        .select_related("case")
+        .order_by("-at", "-pk")
+    )
+    rows, more = _first_visible(events, lambda event: event.case_id, visible, size, hidden=True)
+    notices = [
+        Notice(
+            event.case_id,
+            event.case.person_id,
+            event.case.reference,
+            str(_STOPPED_WORDS[event.action]),
+            event.at,
+            event.told_unit,
+        )
+        for event in rows
+    ]
+    return notices, more
+
+
+def _log_notices(user, notices: list[Notice]) -> None:
+    """A stopped SIP shown is a read of the fact that it stopped (the person's log extract says
+    which units were told), one row per SIP, with the unit that took part."""
+    shown = {notice.case_id: notice for notice in reversed(notices)}
+    if not shown:
+        return
+    log_list_reads(
+        user,
+        [
+            SimpleNamespace(pk=pk, person_id=notice.person_id, acting_unit_id=notice.unit_id)
+            for pk, notice in shown.items()
+        ],
+        what="start_page_notice",
     )
 
 
