@@ -13,7 +13,7 @@ PYTEST_WORKERS ?= 2
 MIGRATE = $(if $(MIGRATE_DATABASE_URL),DATABASE_URL="$(MIGRATE_DATABASE_URL)" )$(BIN)/python manage.py migrate --noinput
 
 .PHONY: run test test-sqlite test-postgres lint format demo worker bench install system-deps \
-	messages lock clean audit-verify
+	messages lock clean audit-verify mail
 
 $(INSTALLED): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,9 +63,20 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The scheduler (enqueues SAMPLAN_SCHEDULE's tasks once per slot) and the worker (runs them),
+# together: when one stops, or on Ctrl-C, both stop.
 worker: install
 	$(MIGRATE)
-	$(BIN)/python manage.py db_worker
+	@$(BIN)/python manage.py scheduler & scheduler=$$!; \
+	$(BIN)/python manage.py db_worker & worker=$$!; \
+	trap 'kill $$scheduler $$worker 2>/dev/null' INT TERM EXIT; \
+	wait -n $$scheduler $$worker; status=$$?; \
+	kill $$scheduler $$worker 2>/dev/null; wait; exit $$status
+
+# A local SMTP server on 127.0.0.1:1025 that prints what arrives: the worker sends there unless
+# EMAIL_HOST/EMAIL_PORT say otherwise.
+mail: install
+	$(BIN)/python manage.py mailserver
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -64,6 +64,31 @@ def throwaway_database():
             admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
+@contextmanager
+def generated_county(cases: int, seed: int):
+    """A throwaway database with Django set up on it, the yardstick's URLs in place, migrated and
+    holding a synthetic county of `cases` SIPs; yields the generator's figures. For the
+    standalone benchmarks beside this one (bench/pdf.py, bench/contingency.py)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "samplan.settings")
+    with throwaway_database() as where:
+        import django
+
+        django.setup()
+        from django.conf import settings
+        from django.core.management import call_command
+        from django.urls import clear_url_caches
+
+        from samplan.demo.synthetic import generate_county
+
+        settings.ROOT_URLCONF = "yardstick"
+        clear_url_caches()
+        print(f"Database: {where}")
+        call_command("migrate", verbosity=0)
+        generated = generate_county(cases, seed=seed)
+        print(f"Generated {generated['cases']} SIPs in {generated['seconds']:.1f} s")
+        yield generated
+
+
 def percentile(values: list[float], share: float) -> float:
     """Nearest-rank percentile."""
     ordered = sorted(values)

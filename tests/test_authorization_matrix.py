@@ -51,6 +51,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from samplan.cases import services
 from samplan.cases.models import CaseMessage, Invitation, Meeting, SipCase, State
 from samplan.directory.models import Assignment, Unit
+from samplan.documents.models import ContingencyPack
 from samplan.people.identity import make_identity_number
 from samplan.people.models import RelatedParty
 from tests.citizens import sign_in_citizen
@@ -181,14 +182,34 @@ EXPECTED: dict[str, dict[str, str]] = {
     "workspace:follow_up": CASE_READERS,
     "workspace:close_case": CASE_READERS,
     "workspace:plan_establish": DRIVER,
+    # A plan version as PDF: whoever sees the case (printing is reading, audited as PRINT).
+    "workspace:plan_pdf": CASE_READERS,
+    # Blank SIP forms for downtime: no personal data, every signed-in user.
+    "workspace:blank_form": SIGNED_IN,
     # Who already sees the case is sent to it; emergency access is for staff of a taking-part
     # unit whose organisation the consent does not cover (none of these roles): 404 for the rest.
     "workspace:emergency_access": CASE_READERS,
+    # Contingency packs (beredskapspaket): a unit's coordinators and its unit administrator.
+    # The list shows each user's own units (charlie's is another organisation's); building and
+    # downloading are for the packs of the coordinating unit (the world's pack).
+    "workspace:contingency_packs": every(
+        REFUSED, coordinator=OK, other_organisation=OK, unit_administrator=OK, anonymous=SIGN_IN
+    ),
+    "workspace:contingency_build": every(
+        REFUSED, coordinator=OK, unit_administrator=OK, anonymous=SIGN_IN
+    ),
+    "workspace:contingency_download": every(
+        REFUSED, coordinator=OK, unit_administrator=OK, anonymous=SIGN_IN
+    ),
     # POST only (below): the act itself.
     "workspace:start_preparation": DRIVER,
     "workspace:add_unit": DRIVER,
     "workspace:answer_invitation": TAKING_PART,
     "workspace:acknowledge_message": TAKING_PART,
+    # The bell: every signed-in staff member, their own notifications only (no case in the
+    # address; another user's notification is a 404, tests/test_bell.py); no page for citizens.
+    "reminders:notifications": SIGNED_IN,
+    "reminders:mark_read": SIGNED_IN,  # POST only
     # Min SIP. Public: about SIP, and the way in and out.
     "mypages:about": every(OK, person=OK, relative=OK, stranger=OK),
     "mypages:about_children": every(OK, person=OK, relative=OK, stranger=OK),
@@ -209,6 +230,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "mypages:plan": PERSONS_OWN,
     "mypages:plan_version": PERSONS_OWN,
     "mypages:plan_print": PERSONS_OWN,
+    "mypages:plan_pdf": PERSONS_OWN,
     "mypages:approve_plan": PERSONS_OWN,
     "mypages:request_change": PERSONS_OWN,
     "mypages:preferences": PERSONS_OWN,
@@ -234,6 +256,8 @@ EXPECTED_POST: dict[str, dict[str, str]] = {
     "workspace:preparation": TAKING_PART,
     # Who sees the case already is sent to it; the others stay refused (404), reason or not.
     "workspace:emergency_access": CASE_READERS,
+    # The reason form of a protected person's print, posted: the PDF for whoever sees the case.
+    "workspace:plan_pdf": CASE_READERS,
 }
 
 
@@ -263,6 +287,8 @@ POST_ONLY: dict[str, Callable] = {
     "workspace:answer_invitation": _answer,
     "workspace:acknowledge_message": lambda world: {},
     "workspace:audit_log_export": lambda world: {},  # no filter: the newest rows, as CSV
+    "reminders:mark_read": lambda world: {"all": "1"},
+    "workspace:contingency_build": lambda world: {},
     "mypages:sign_out": lambda world: {},
     # A number that is not one of the demo county's (there is none here): 400 for everyone.
     "mypages:demo_sign_in": lambda world: {"identity_number": world.users["stranger"]},
@@ -279,6 +305,7 @@ POST_DATA: dict[str, Callable] = {
     },
     "workspace:preparation": lambda world: {"version": world.case.preparation.lock_version},
     "workspace:emergency_access": lambda world: {"reason": "Akut läge, personen är medvetslös."},
+    "workspace:plan_pdf": lambda world: {"layout": "participants", "reason": "Till mötet."},
     "workspace:close_case": lambda world: {
         **_version(world),
         "reason": "other",
@@ -336,12 +363,26 @@ def world(django_db_setup, django_db_blocker):
         established = case_in_state(county, State.PLAN_ESTABLISHED, person=case.person)
         yield World(
             users=users,
-            url_arguments={"mypages:plan_version": {"case_id": established.pk, "number": 1}},
+            url_arguments={
+                "mypages:plan_version": {"case_id": established.pk, "number": 1},
+                "mypages:plan_pdf": {"case_id": established.pk},
+                "workspace:plan_pdf": {"case_id": established.pk, "number": 1},
+                "workspace:blank_form": {"kind": "adult"},
+            },
             arguments={
                 "case_id": case.pk,
                 "meeting_id": meeting.pk,
                 "invitation_id": invitation.pk,
                 "message_id": message.pk,
+                "unit_id": county.vardcentral.pk,
+                "pack_id": ContingencyPack.objects.create(
+                    unit=county.vardcentral,
+                    trigger=ContingencyPack.Trigger.SCHEDULE,
+                    plan_count=0,
+                    size=0,
+                    sha256="0" * 64,
+                    content=b"",
+                ).pk,
             },
             case=case,
             meeting=meeting,

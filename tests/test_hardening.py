@@ -80,10 +80,28 @@ INLINE = [
 ]
 
 
+# Rendered to PDF by WeasyPrint on the server (documents/render.py) and never sent to a
+# browser, so the browser's CSP does not apply: their styles are the print layout.
+PDF_ONLY = SOURCE / "documents" / "templates" / "documents"
+
+
 def templates() -> list[Path]:
     found = sorted(SOURCE.glob("**/templates/**/*.html"))
     assert len(found) > 20, "the templates were not found"
-    return found
+    return [path for path in found if not path.is_relative_to(PDF_ONLY)]
+
+
+def test_pdf_only_templates_are_never_rendered_for_the_browser():
+    """The exemption above holds only while no view renders those templates as a page."""
+    offenders = [
+        f"{path.relative_to(PROJECT)}"
+        for path in sorted(SOURCE.glob("**/*.py"))
+        if not path.is_relative_to(SOURCE / "documents")
+        for text in [path.read_text()]
+        if re.search(r"""render(?:_to_response)?\(\s*request\s*,\s*["']documents/""", text)
+        or re.search(r"""TemplateResponse\([^)]*["']documents/""", text)
+    ]
+    assert not offenders, offenders
 
 
 def test_no_template_has_inline_script_style_or_handlers():

@@ -65,12 +65,17 @@ INSTALLED_APPS = [
     "samplan.access",
     "samplan.workspace",
     "samplan.mypages",
+    "samplan.documents",
+    "samplan.mail",
+    "samplan.reminders",
+    "samplan.maintenance",
     "samplan.demo",
 ]
 
 MIDDLEWARE = [
     "samplan.hardening.TrustedProxyMiddleware",
     "samplan.hardening.NoStoreMiddleware",
+    "samplan.maintenance.middleware.ReadOnlyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -101,6 +106,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "samplan.maintenance.middleware.read_only",
             ],
         },
     },
@@ -374,4 +380,43 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}
+
+# Read-only mode for planned maintenance (also `manage.py read_only on|off`): every page stays
+# readable, every write is refused with a banner, the worker holds outgoing mail.
+SAMPLAN_READ_ONLY = env_bool("SAMPLAN_READ_ONLY", False)
+
+# Contingency packs (samplan.documents): processes the nightly build and `manage.py
+# contingency_pack` render plans with; 0 = one per core (WeasyPrint's layout takes one core each).
+SAMPLAN_PACK_PROCESSES = int(os.environ.get("SAMPLAN_PACK_PROCESSES", "0"))
+
+# --- Outgoing e-mail (samplan.mail): a transactional outbox delivered by the worker ---
+# Not behind TLS (a developer's machine) the default is `make mail`'s server on 127.0.0.1:1025.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost" if HTTPS else "127.0.0.1")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25" if HTTPS else "1025"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
+# A hung SMTP server must not hold a worker (and the outbox row it locks) for long.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "20"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Samplan <no-reply@samplan.localhost>")
+# Where links in e-mails point (no trailing slash): the address people reach Samplan at.
+SAMPLAN_BASE_URL = os.environ.get("SAMPLAN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Retries of a failed delivery wait 1, 2, 4 … minutes, never longer than this; never dropped.
+SAMPLAN_MAIL_RETRY_MAX_MINUTES = int(os.environ.get("SAMPLAN_MAIL_RETRY_MAX_MINUTES", "60"))
+
+# --- Reminders and the scheduler (samplan.reminders) ---
+# A meeting call, a plan proposed to the person and a message asking for acknowledgement are
+# reminded of when still unanswered this many days later.
+SAMPLAN_REMINDER_AFTER_DAYS = int(os.environ.get("SAMPLAN_REMINDER_AFTER_DAYS", "3"))
+# What `manage.py scheduler` (run by `make worker`) enqueues, once per slot: every N minutes
+# ("every_minutes") or daily at a time in Europe/Stockholm ("daily_at": "HH:MM").
+SAMPLAN_SCHEDULE = {
+    "reminders": {"task": "samplan.reminders.tasks.send_due_reminders", "every_minutes": 5},
+    "mail_sweep": {"task": "samplan.mail.tasks.send_due_mail", "every_minutes": 5},
+    "contingency_packs": {
+        "task": "samplan.documents.tasks.build_contingency_packs",
+        "daily_at": "02:30",
+    },
 }

@@ -17,6 +17,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     # Min SIP: the person, their guardian or representative, signed in with e-legitimation.
     path("mina-sidor/", include("samplan.mypages.urls")),
+    # The bell: staff's notifications of reminders (samplan.reminders.bell).
+    path("notiser/", include("samplan.reminders.bell")),
     path("admin/", admin.site.urls),
     path("", include("samplan.workspace.urls")),
 ]

@@ -182,6 +182,25 @@ def log_list_reads(user, cases: Iterable[SipCase], what: str = "sip_case_list") 
     write_events(rows)
 
 
+def audit_each(
+    user,
+    action: str,
+    what: str,
+    cases: Iterable[tuple[int | None, int | None]],
+    *,
+    unit_id: int | None = None,
+    **extra,
+) -> None:
+    """One row per (case id, person id), written in one insert: a bulk export or print must
+    name every person in it, so each person's log extract shows it (documents/contingency.py)."""
+    unit = _unit_snapshots([unit_id]).get(unit_id) if unit_id else None
+    rows = [
+        _event(user, action, what, case_id, person_id, unit_id, unit=unit, **extra)
+        for case_id, person_id in cases
+    ]
+    write_events(rows)
+
+
 def acting_unit_for(user, case: SipCase) -> Unit | None:
     """The user's unit through which they act on this case (first coordinating, then others).
     Only a working role acts, and only on a case those roles let the user see: what a unit

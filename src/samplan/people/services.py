@@ -9,6 +9,7 @@ from samplan.access.models import AuditEvent
 from samplan.access.services import active_unit_ids, audit
 from samplan.directory.models import Unit
 from samplan.errors import DomainError, DomainErrors, PermissionRefused
+from samplan.maintenance.mode import refuse_if_read_only
 
 from .identity import parse_identity
 from .models import Person, RelatedParty
@@ -113,6 +114,7 @@ def register_person(
         )
     if problems:
         raise problems[0] if len(problems) == 1 else DomainErrors(problems)
+    refuse_if_read_only()
     with transaction.atomic():
         person = Person.objects.create(
             identity_kind=identity.kind,
@@ -181,6 +183,7 @@ def add_related_party(
         raise problems[0] if len(problems) == 1 else DomainErrors(problems)
     if kind == RelatedParty.Kind.GUARDIAN and person.is_minor:
         details["may_see"] = RelatedParty.Sees.EVERYTHING  # a child's guardians see all by law
+    refuse_if_read_only()
     with transaction.atomic():
         party = RelatedParty.objects.create(person=person, kind=kind, name=name.strip(), **details)
         if case is not None:
@@ -268,6 +271,7 @@ def change_related_party(
         action=AuditEvent.Action.CHANGE,
         case_id=case.pk,
     )
+    refuse_if_read_only()
     with transaction.atomic():
         locked = RelatedParty.objects.select_for_update().get(pk=party.pk)
         number, problems = party_grant_problems(
@@ -309,6 +313,7 @@ def end_related_party_link(*, actor, unit: Unit, party: RelatedParty, case) -> N
         action=AuditEvent.Action.CHANGE,
         case_id=case.pk,
     )
+    refuse_if_read_only()
     with transaction.atomic():
         case.related_parties.remove(party)
         audit(
@@ -330,6 +335,7 @@ def set_own_view(*, actor, unit: Unit, person: Person, own_view: bool, case=None
 
     case_id = case.pk if case is not None else None
     _acting_unit(actor, unit, "person", person.pk, action=AuditEvent.Action.CHANGE, case_id=case_id)
+    refuse_if_read_only()
     with transaction.atomic():
         locked = Person.objects.select_for_update().get(pk=person.pk)
         if not (locked.is_minor and (locked.age or 0) >= OWN_VIEW_AGE):

@@ -15,6 +15,7 @@ from samplan.access.models import AuditEvent
 from samplan.access.services import acting_unit_for, audit
 from samplan.directory.models import Unit
 from samplan.errors import DomainError, DomainErrors, PermissionRefused, StaleEdit
+from samplan.maintenance.mode import refuse_if_read_only
 from samplan.people.models import Person
 
 from ..models import (
@@ -82,6 +83,7 @@ def _changing(
     """Lock the case, check rights, table and version, let the caller change it, then record.
     `timeline=False` for working notes (case messages) that are audited but are not process
     history."""
+    refuse_if_read_only()
     try:
         with transaction.atomic():
             locked = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from samplan.errors import DomainError
+from samplan.mail import calls as mail_calls
 
 from ..models import Meeting, PlanVersion, SipCase
 from ._core import (
@@ -111,4 +112,6 @@ def cancel_meetings_ahead(change: _Change, sv: str, en: str) -> list[Meeting]:
         # calendar that holds the meeting takes the cancelled copy over the one it has.
         meeting.sequence += 1
     Meeting.objects.bulk_update(ahead, ["cancelled_at", "cancellation_reason", "sequence"])
+    for meeting in ahead:
+        mail_calls.meeting_changed(meeting)
     return ahead

@@ -14,6 +14,7 @@ from samplan.access.models import AuditEvent
 from samplan.access.services import acting_unit_for, active_unit_ids, audit
 from samplan.directory.models import Assignment, Organisation, Unit
 from samplan.errors import DomainError, PermissionRefused
+from samplan.maintenance.mode import refuse_if_read_only
 from samplan.people import services as people_services
 from samplan.people.identity import parse_identity
 from samplan.people.models import Person, RelatedParty
@@ -106,6 +107,7 @@ def initiate_case(
                 )
             )
     _raise_all(problems)
+    refuse_if_read_only()
 
     with transaction.atomic():
         case = _create_case(
@@ -187,6 +189,7 @@ def request_sip(
     transaction, one request per citizen at a time (`_one_at_a_time`), so two requests at once
     cannot both pass the limit, and two citizens registering the same new person at once both
     get their request (get_or_create)."""
+    refuse_if_read_only()
     role = "relative" if for_person is not None else "person"
     with transaction.atomic():
         _one_at_a_time(citizen)

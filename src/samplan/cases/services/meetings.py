@@ -15,6 +15,7 @@ from django.utils import timezone
 from samplan.access.services import active_unit_ids
 from samplan.directory.models import Unit
 from samplan.errors import DomainError, PermissionRefused, StaleEdit
+from samplan.mail import calls as mail_calls
 from samplan.people.models import RelatedParty
 
 from ..models import (
@@ -177,6 +178,7 @@ def _create_meeting(change: _Change, actor, call: MeetingCall, kind: str) -> Mee
         if unit.pk not in existing
     )
     change.note = _when(meeting.starts_at)
+    mail_calls.meeting_changed(meeting)
     return meeting
 
 
@@ -525,6 +527,7 @@ def move_meeting(
             lock_version=F("lock_version") + 1,
         )
         change.note = f"{was} → {_when(locked.starts_at)}"
+        mail_calls.meeting_changed(locked)
     return locked
 
 
@@ -540,8 +543,11 @@ def cancel_meeting(meeting: Meeting, *, actor, expected_version: int | None, rea
         )
         locked.cancelled_at = timezone.now()
         locked.cancellation_reason = reason.strip()
-        locked.save(update_fields=["cancelled_at", "cancellation_reason"])
+        # A cancellation is a change of the calendar event (RFC 5546): a higher sequence.
+        locked.sequence += 1
+        locked.save(update_fields=["cancelled_at", "cancellation_reason", "sequence"])
         change.note = _when(locked.starts_at)
+        mail_calls.meeting_changed(locked)
     return locked
 
 

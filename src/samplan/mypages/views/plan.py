@@ -26,6 +26,9 @@ from samplan.access.citizen import audit_citizen, get_case_for_citizen
 from samplan.access.models import AuditEvent
 from samplan.cases import services
 from samplan.cases.models import Intervention, PlanVersion
+from samplan.documents.plan_pdf import plan_pdf as render_plan_pdf
+from samplan.documents.printing import print_detail
+from samplan.documents.render import pdf_response
 from samplan.errors import StaleEdit
 from samplan.workspace.actions import attempt, with_version
 
@@ -294,8 +297,35 @@ def plan_print(request, case_id: int):
     )
 
 
+@citizen_required
+def plan_pdf(request, case_id: int):
+    """The valid plan as a PDF in plain words (documents/plan_pdf.py, the person layout);
+    logged as printed, like the print layout. No valid plan: a 404."""
+    case, capacity = get_case_for_citizen(request.citizen, case_id, part="plan", what="plan")
+    valid = (
+        case.plan_versions.filter(status=PlanVersion.Status.VALID)
+        .select_related("main_responsible_unit")
+        .prefetch_related(*PLAN_PARTS)
+        .first()
+    )
+    if valid is None:
+        raise Http404
+    valid.case = case
+    data = render_plan_pdf(valid, layout="person", for_person=capacity.is_person)
+    audit_citizen(
+        capacity,
+        AuditEvent.Action.PRINT,
+        "plan",
+        case_id=case.pk,
+        person_id=case.person_id,
+        detail=print_detail(valid, "person"),
+    )
+    return pdf_response(data, f"{case.reference}-plan-v{valid.number}.pdf")
+
+
 urlpatterns = [
     path("sip/<int:case_id>/plan/", plan, name="plan"),
+    path("sip/<int:case_id>/plan/pdf/", plan_pdf, name="plan_pdf"),
     path("sip/<int:case_id>/plan/utskrift/", plan_print, name="plan_print"),
     path("sip/<int:case_id>/plan/godkann/", approve_plan, name="approve_plan"),
     path("sip/<int:case_id>/plan/andringar/", request_change, name="request_change"),

@@ -70,7 +70,10 @@ class MeetingTimeForm(VersionedForm):
     )
     place = forms.CharField(
         label=_("Place"),
-        help_text=_("Or give a video link below."),
+        help_text=_(
+            "Or give a video link below. The place is sent by e-mail to everyone called (not "
+            "when the person has protected personal data): write no name or health details."
+        ),
         required=False,
         max_length=200,
     )

@@ -75,6 +75,7 @@ from samplan.cases.models import (
     unread_message_count,
 )
 from samplan.directory.models import Assignment, Unit
+from samplan.documents.contingency import pack_units
 
 # Follow-ups show from a week before their date, so there is time to call the meeting.
 FOLLOW_UP_AHEAD = dt.timedelta(days=7)
@@ -217,6 +218,7 @@ def start(request):
             "stopped": stopped,
             "more_stopped": more_stopped,
             "stopped_days": FROM_PERSON_DAYS,
+            "may_handle_packs": bool(pack_units(user)),
         },
     )
 
