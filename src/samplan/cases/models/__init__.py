@@ -694,6 +694,10 @@ class CaseEvent(models.Model):
     # the RelatedParty kind ("guardian", "god_man", …). Staff see these as the person's answers.
     citizen_role = models.CharField(max_length=24, blank=True, default="", db_default="")
     note = models.TextField(blank=True)
+    # Entered afterwards from the paper SIP form used while Samplan was down (Region Halland's
+    # downtime routine): when it really happened. `at` stays the time it was entered, so the
+    # timeline shows both; lead times and statistics use `happened_at` where it is set.
+    happened_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["at", "id"]

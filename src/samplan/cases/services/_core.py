@@ -37,6 +37,8 @@ class _Change:
     note: str = ""
     case_changed: bool = False
     audit_what: str = "sip_case"
+    # Set when the change is entered afterwards from paper: when it really happened.
+    happened_at: dt.datetime | None = None
 
 
 def _refuse(actor, action: str) -> PermissionRefused:
@@ -128,6 +130,7 @@ def _changing(
                     actor_unit=change.unit,
                     citizen_role=actor.role if citizen else "",
                     note=change.note,
+                    happened_at=change.happened_at,
                 )
             audit(
                 actor,

@@ -354,12 +354,13 @@ def _sip_meeting(case: SipCase) -> Meeting | None:
     )
 
 
-def establishing_problem(case: SipCase) -> DomainError | None:
+def establishing_problem(case: SipCase, at: dt.datetime | None = None) -> DomainError | None:
     """Why the plan cannot be established (fastställas) yet at this step, if so. While a SIP
     meeting is called the plan is made at that meeting, so it must have started; during
     follow-up the new version comes out of the follow-up meeting, so that meeting must have
     started and its evaluation (uppföljning) be recorded. Between meetings a new version can be
-    established at any time."""
+    established at any time. `at` is when the plan was agreed, for a plan entered afterwards
+    from the paper form (now when not given)."""
     if case.state not in (State.MEETING_CALLED, State.FOLLOW_UP):
         return None
     follow_up = case.state == State.FOLLOW_UP
@@ -370,6 +371,16 @@ def establishing_problem(case: SipCase) -> DomainError | None:
             "There is no meeting called at which the plan is made. Call the meeting first.",
             "",
             code="no_meeting",
+        )
+    if at is not None and meeting.starts_at > at and meeting.starts_at <= timezone.now():
+        when = f"{timezone.localtime(meeting.starts_at):%Y-%m-%d %H:%M}"
+        return DomainError(
+            f"Mötet där planen togs fram började {when}. Ange när planen godkändes på "
+            f"pappersblanketten, vid eller efter mötet.",
+            f"The meeting where the plan was made started {when}. Enter when the plan was "
+            f"approved on the paper form, at or after the meeting.",
+            "agreed_on",
+            code="before_meeting",
         )
     if meeting.starts_at > timezone.now():
         when = f"{timezone.localtime(meeting.starts_at):%Y-%m-%d %H:%M}"
@@ -436,6 +447,7 @@ def _make_valid(
     approved_by_name: str,
     established_by,
     digitally: bool,
+    approved_at: dt.datetime | None = None,
 ) -> None:
     """The draft becomes the valid version, never to change again; the version it replaces stays
     readable as superseded. What establish_plan (staff record the approval) and approve_plan (the
@@ -444,7 +456,7 @@ def _make_valid(
         status=PlanVersion.Status.SUPERSEDED
     )
     draft.status = PlanVersion.Status.VALID
-    draft.approved_at = timezone.now()
+    draft.approved_at = approved_at or timezone.now()
     draft.approved_by = approved_by
     draft.approved_by_name = approved_by_name
     draft.established_by = established_by
@@ -470,17 +482,24 @@ def establish_plan(
     expected_version: int,
     approved_by: str,
     approved_by_name: str,
+    agreed_at: dt.datetime | None = None,
 ) -> PlanVersion:
     """The person (or guardian) approves the draft: it becomes the valid version and is never
     changed again; the version it replaces stays readable as superseded. While a meeting is
     called, only once it has started (and during follow-up, once it is evaluated): see
     `establishing_problem`. Staff record an approval given at the meeting or on paper; in Min
-    SIP the person gives it themselves (`approve_plan`)."""
+    SIP the person gives it themselves (`approve_plan`).
+
+    `agreed_at`: the plan was agreed on the paper SIP form while Samplan was down, and is
+    entered afterwards. The version is approved at that time and its timeline event keeps it
+    as `happened_at` beside the time of entry."""
     with _changing(case, "establish_plan", actor, None, what="plan") as change:
         draft = _locked_draft(change, expected_version)
-        problems: list[DomainError | None] = [establishing_problem(change.case)]
+        problems: list[DomainError | None] = [establishing_problem(change.case, agreed_at)]
         problems += plan_problems(draft)
         problems += _approval_problems(change.case, approved_by, approved_by_name)
+        if agreed_at is not None:
+            problems += _paper_time_problems(change.case, agreed_at)
         _raise_all(problems)
         _make_valid(
             change,
@@ -489,8 +508,49 @@ def establish_plan(
             approved_by_name=approved_by_name,
             established_by=actor,
             digitally=False,
+            approved_at=agreed_at,
         )
+        change.happened_at = agreed_at
     return draft
+
+
+def _paper_time_problems(case: SipCase, agreed_at: dt.datetime) -> list[DomainError | None]:
+    """When a paper plan says it was agreed must fit the SIP's history: not ahead, not before
+    the SIP began, not before the version it replaces."""
+    when = f"{timezone.localtime(agreed_at):%Y-%m-%d %H:%M}"
+    if agreed_at > timezone.now():
+        return [
+            DomainError(
+                f"{when} ligger framåt i tiden. Ange när planen godkändes på pappersblanketten.",
+                f"{when} lies ahead. Enter when the plan was approved on the paper form.",
+                "agreed_on",
+                code="future",
+            )
+        ]
+    if agreed_at < case.initiated_at:
+        started = f"{timezone.localtime(case.initiated_at):%Y-%m-%d %H:%M}"
+        return [
+            DomainError(
+                f"SIP:en inleddes {started}, efter {when}. Kontrollera datumet på blanketten.",
+                f"The SIP was initiated {started}, after {when}. Check the date on the form.",
+                "agreed_on",
+                code="before_initiative",
+            )
+        ]
+    valid = case.plan_versions.filter(status=PlanVersion.Status.VALID).first()
+    if valid is not None and valid.approved_at and valid.approved_at > agreed_at:
+        approved = f"{timezone.localtime(valid.approved_at):%Y-%m-%d %H:%M}"
+        return [
+            DomainError(
+                f"Version {valid.number}, som gäller nu, godkändes {approved}, efter {when}. "
+                f"En ny version kan inte vara godkänd före den den ersätter.",
+                f"Version {valid.number}, valid now, was approved {approved}, after {when}. A "
+                f"new version cannot be approved before the one it replaces.",
+                "agreed_on",
+                code="before_valid_version",
+            )
+        ]
+    return []
 
 
 def _proposed_draft(change, expected_version: int) -> PlanVersion:

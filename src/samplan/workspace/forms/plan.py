@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -26,6 +27,7 @@ from samplan.directory.models import Organisation, Unit
 from samplan.people.models import RelatedParty
 
 from . import VersionedForm
+from .meetings import TimeInput
 
 MAX_ROWS = 50  # per part; a plan with more goals or interventions than this is not one plan
 
@@ -556,3 +558,39 @@ class ApprovalForm(VersionedForm):
         widget=forms.RadioSelect,
     )
     approved_by_name = _line(gettext_lazy("Name of the one who approved"))
+    # Only for a plan agreed on the paper SIP form while Samplan was down (docs/operations.md).
+    agreed_on = forms.DateField(
+        label=gettext_lazy("Date on the paper form"),
+        required=False,
+        widget=DateInput,
+        error_messages={"invalid": gettext_lazy("Enter a real date, for example 2025-05-12.")},
+    )
+    agreed_time = forms.TimeField(
+        label=gettext_lazy("Time on the paper form"),
+        help_text=gettext_lazy("Swedish time, for example 09:30."),
+        required=False,
+        widget=TimeInput,
+        error_messages={"invalid": gettext_lazy("Enter a time, for example 09:30.")},
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        date, time = cleaned.get("agreed_on"), cleaned.get("agreed_time")
+        if date is not None and time is None and "agreed_time" not in self.errors:
+            self.add_error(
+                "agreed_time", _("Enter the time the plan was approved on the paper form.")
+            )
+        if time is not None and date is None and "agreed_on" not in self.errors:
+            self.add_error(
+                "agreed_on", _("Enter the date the plan was approved on the paper form.")
+            )
+        return cleaned
+
+    def agreed_at(self) -> dt.datetime | None:
+        """When the plan was approved on the paper form, in Swedish local time; None when the
+        approval is given now."""
+        date = self.cleaned_data.get("agreed_on")
+        time = self.cleaned_data.get("agreed_time")
+        if date is None or time is None:
+            return None
+        return timezone.make_aware(dt.datetime.combine(date, time), timezone.get_default_timezone())

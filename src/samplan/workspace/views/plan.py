@@ -293,6 +293,7 @@ def plan_establish(request, case_id: int):
                     expected_version=form.cleaned_data["version"],
                     approved_by=form.cleaned_data["approved_by"],
                     approved_by_name=form.cleaned_data["approved_by_name"].strip(),
+                    agreed_at=form.agreed_at(),
                 ),
             )
         if result.ok and proposing:
