@@ -78,8 +78,11 @@ worker: install
 mail: install
 	$(BIN)/python manage.py mailserver
 
+# The pages under load (bench/run.py), then one plan PDF and a busy unit's contingency pack.
 bench: install
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/pdf.py
+	$(BIN)/python bench/contingency.py
 
 # Walks the audit log's hash chain; exit 1 names the first changed, deleted or inserted row.
 audit-verify: install

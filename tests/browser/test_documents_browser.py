@@ -191,7 +191,9 @@ def test_blank_forms_and_a_contingency_pack_built_on_demand(page: Page, live_ser
     unit = page.get_by_test_id(f"unit-{county.vardcentral.pk}")
     expect(unit.get_by_test_id("no-pack")).to_be_visible()
 
-    unit.get_by_role("button", name=re.compile(f"^{alice.t('Build a new pack now')}")).click()
+    unit.get_by_role(
+        "button", name=re.compile("^" + re.escape(alice.t("Build a new pack now")))
+    ).click()
     alice.arrive(alice.t("Contingency packs"))
     alice.message(
         plural(
@@ -203,7 +205,7 @@ def test_blank_forms_and_a_contingency_pack_built_on_demand(page: Page, live_ser
     )
     pack = ContingencyPack.objects.get(unit=county.vardcentral)
     newest = unit.get_by_test_id(f"pack-{pack.pk}").get_by_role(
-        "link", name=re.compile(f"^{alice.t('Download the newest pack')}")
+        "link", name=re.compile("^" + re.escape(alice.t("Download the newest pack")))
     )
     exported = AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT, case_id=case.pk)
     assert not exported.exists()
