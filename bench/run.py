@@ -419,9 +419,9 @@ def plan_post_data(case, number: int) -> dict:
     """What the plan editor posts for the case's draft as it is now: every field of the form
     (workspace/forms/plan.py) as the editor fills them, the draft's current lock_version, and
     the needs text changed so that each save writes something new."""
-    from samplan.cases.models import PlanVersion
+    from samplan.cases.models import PLAN_PARTS, PlanVersion
     from samplan.workspace.forms.plan import plan_data
-    from samplan.workspace.views.plan import PLAN_PARTS, suggested_attendees
+    from samplan.workspace.views.plan import suggested_attendees
 
     draft = case.plan_versions.prefetch_related(*PLAN_PARTS).get(status=PlanVersion.Status.DRAFT)
     data = plan_data(draft, attendees=suggested_attendees(case))

@@ -9,26 +9,15 @@ personal data must not have it on paper.
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from samplan.cases.models import Intervention, PlanVersion
+from samplan.cases.models import PLAN_PARTS, PlanVersion
 
 from .render import render_pdf
 
 LAYOUTS = ("participants", "person")
-
-PLAN_PARTS = (
-    "goals",
-    "attendees",
-    Prefetch(
-        "interventions",
-        queryset=Intervention.objects.select_related(
-            "unit__organisation", "organisation", "responsible_party"
-        ),
-    ),
-)
 
 
 def _with_parts(version: PlanVersion) -> PlanVersion:

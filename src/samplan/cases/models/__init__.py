@@ -10,7 +10,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -583,6 +583,20 @@ class Attendee(_PlanPart):
 
     def __str__(self) -> str:
         return self.name
+
+
+# What showing a plan version reads, in a constant number of queries: its goals, who took part,
+# and each intervention with its unit, organisation and whom to call (pages, Min SIP, the PDF).
+PLAN_PARTS = (
+    "goals",
+    "attendees",
+    Prefetch(
+        "interventions",
+        queryset=Intervention.objects.select_related(
+            "unit__organisation", "organisation", "responsible_party"
+        ),
+    ),
+)
 
 
 class Evaluation(models.Model):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.contrib import messages
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -25,7 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from samplan.access.citizen import audit_citizen, get_case_for_citizen
 from samplan.access.models import AuditEvent
 from samplan.cases import services
-from samplan.cases.models import Intervention, PlanVersion
+from samplan.cases.models import PLAN_PARTS, Intervention, PlanVersion
 from samplan.documents.plan_pdf import plan_pdf as render_plan_pdf
 from samplan.documents.printing import print_detail
 from samplan.documents.render import pdf_response
@@ -34,17 +34,6 @@ from samplan.workspace.actions import attempt, with_version
 
 from ..decorators import citizen_required
 from ..forms import ApprovePlanForm, ChangeRequestForm
-
-PLAN_PARTS = (
-    "goals",
-    "attendees",
-    Prefetch(
-        "interventions",
-        queryset=Intervention.objects.select_related(
-            "unit__organisation", "organisation", "responsible_party"
-        ),
-    ),
-)
 
 # The parts of a plan compared between the valid version and a proposal, as the person reads them.
 COMPARED_PARTS = (

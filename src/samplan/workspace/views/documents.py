@@ -15,9 +15,9 @@ from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods
 
 from samplan.access.services import get_case_for
-from samplan.cases.models import PlanVersion
+from samplan.cases.models import PLAN_PARTS, PlanVersion
 from samplan.documents.blank_forms import KINDS, blank_form_pdf
-from samplan.documents.plan_pdf import LAYOUTS, PLAN_PARTS, plan_pdf
+from samplan.documents.plan_pdf import LAYOUTS, plan_pdf
 from samplan.documents.printing import audit_plan_print, needs_reason
 from samplan.documents.render import pdf_response
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods
 from samplan.access.services import get_case_for
 from samplan.cases import services
 from samplan.cases.models import (
-    Intervention,
+    PLAN_PARTS,
     Invitation,
     Meeting,
     Participant,
@@ -51,16 +51,6 @@ PART_TEMPLATES = {
     "interventions": "workspace/plan/_interventions.html",
     "attendees": "workspace/plan/_attendees.html",
 }
-PLAN_PARTS = (
-    "goals",
-    "attendees",
-    Prefetch(
-        "interventions",
-        queryset=Intervention.objects.select_related(
-            "unit__organisation", "organisation", "responsible_party"
-        ),
-    ),
-)
 
 
 def _plans_with_parts(case, *statuses: str) -> list[PlanVersion]:
