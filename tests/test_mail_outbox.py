@@ -8,12 +8,13 @@ from datetime import timedelta
 import pytest
 from django.db import connection, transaction
 from django.test import override_settings
+from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from samplan.mail.models import OutgoingMail
 from samplan.mail.outbox import queue_mail
-from samplan.mail.tasks import deliver, deliver_mail, retry_delay, send_due_mail
+from samplan.mail.tasks import deliver, deliver_mail, message_id, retry_delay, send_due_mail
 from tests.smtp_server import SmtpServer, calendar_parts
 
 ICS = (
@@ -93,6 +94,12 @@ def test_delivered_once_through_smtp_with_the_invitation(smtp):
     assert len(calendar_parts(message)) == 2  # the invitation and the same as a file
     mail.refresh_from_db()
     assert mail.sent_at is not None and mail.attempts == 0
+    # A stable Message-ID: a resend after a crash between the SMTP accept and the commit is
+    # the same message to the receiving system.
+    assert message["Message-ID"] == message_id(mail)
+    assert message["Message-ID"].startswith(f"<outbox.{mail.pk}.")
+    queue(key="test:2")
+    assert message_id(OutgoingMail.objects.get(key="test:2")) != message_id(mail)
 
 
 @pytest.mark.django_db
@@ -266,3 +273,37 @@ def test_make_mail_prints_what_arrives():
     assert "Subject: Ämne" in printed
     assert "Text med å ä ö" in printed
     assert "[text/calendar method=REQUEST]" in printed
+
+
+@pytest.mark.django_db
+def test_the_admin_lists_what_waits_without_address_or_text(admin_client, client):
+    queue(key="call:waiting", to="dottern@example.se", subject="SIP-möte", body="Svara här")
+    queue(key="call:sent")
+    OutgoingMail.objects.filter(key="call:sent").update(sent_at=timezone.now())
+    OutgoingMail.objects.filter(key="call:waiting").update(
+        attempts=2, last_error="ConnectionRefusedError"
+    )
+    url = reverse("admin:mail_outgoingmail_changelist")
+    page = admin_client.get(url, {"delivery": "failing"})
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "call:waiting" in body and "ConnectionRefusedError" in body
+    assert "call:sent" not in body
+    assert "dottern@example.se" not in body and "Svara här" not in body
+    detail = admin_client.get(
+        reverse(
+            "admin:mail_outgoingmail_change", args=[OutgoingMail.objects.get(key="call:waiting").pk]
+        )
+    ).content.decode()
+    assert "dottern@example.se" not in detail and "Svara här" not in detail
+    # Read-only: no one changes or deletes what is to be sent.
+    assert (
+        admin_client.post(
+            reverse(
+                "admin:mail_outgoingmail_delete",
+                args=[OutgoingMail.objects.get(key="call:sent").pk],
+            ),
+            {"post": "yes"},
+        ).status_code
+        == 403
+    )

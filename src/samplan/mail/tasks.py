@@ -97,6 +97,14 @@ def _enqueue_retry(mail_id: int, run_after) -> None:
         logger.exception("could not enqueue the retry of outgoing mail %s", mail_id)
 
 
+def message_id(mail: OutgoingMail) -> str:
+    """The same Message-ID on every attempt of one outbox row. Delivery is at least once: a
+    worker that dies after the SMTP server accepted a message but before its commit sends it
+    again, and mail systems that recognise a Message-ID they already have show it once."""
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(">") or "samplan"
+    return f"<outbox.{mail.pk}.{mail.queued_at:%Y%m%d%H%M%S}@{domain}>"
+
+
 def build_message(mail: OutgoingMail, connection=None) -> EmailMultiAlternatives:
     """The message as sent: the text, and the .ics both as a `text/calendar; method=…`
     alternative (what calendar programs read as an invitation) and as a file."""
@@ -106,7 +114,7 @@ def build_message(mail: OutgoingMail, connection=None) -> EmailMultiAlternatives
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[mail.to],
         connection=connection,
-        headers={"Auto-Submitted": "auto-generated"},
+        headers={"Auto-Submitted": "auto-generated", "Message-ID": message_id(mail)},
     )
     if mail.ics is not None:
         ics = bytes(mail.ics)
