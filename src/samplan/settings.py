@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "samplan.reminders",
     "samplan.maintenance",
     "samplan.demo",
+    "samplan.fhir",
 ]
 
 MIDDLEWARE = [
