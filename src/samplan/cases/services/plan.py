@@ -499,7 +499,7 @@ def establish_plan(
         problems += plan_problems(draft)
         problems += _approval_problems(change.case, approved_by, approved_by_name)
         if agreed_at is not None:
-            problems += _paper_time_problems(change.case, agreed_at)
+            problems.append(_paper_time_problem(change.case, agreed_at))
         _raise_all(problems)
         _make_valid(
             change,
@@ -514,43 +514,37 @@ def establish_plan(
     return draft
 
 
-def _paper_time_problems(case: SipCase, agreed_at: dt.datetime) -> list[DomainError | None]:
+def _paper_time_problem(case: SipCase, agreed_at: dt.datetime) -> DomainError | None:
     """When a paper plan says it was agreed must fit the SIP's history: not ahead, not before
     the SIP began, not before the version it replaces."""
     when = f"{timezone.localtime(agreed_at):%Y-%m-%d %H:%M}"
     if agreed_at > timezone.now():
-        return [
-            DomainError(
-                f"{when} ligger framåt i tiden. Ange när planen godkändes på pappersblanketten.",
-                f"{when} lies ahead. Enter when the plan was approved on the paper form.",
-                "agreed_on",
-                code="future",
-            )
-        ]
+        return DomainError(
+            f"{when} ligger framåt i tiden. Ange när planen godkändes på pappersblanketten.",
+            f"{when} lies ahead. Enter when the plan was approved on the paper form.",
+            "agreed_on",
+            code="future",
+        )
     if agreed_at < case.initiated_at:
         started = f"{timezone.localtime(case.initiated_at):%Y-%m-%d %H:%M}"
-        return [
-            DomainError(
-                f"SIP:en inleddes {started}, efter {when}. Kontrollera datumet på blanketten.",
-                f"The SIP was initiated {started}, after {when}. Check the date on the form.",
-                "agreed_on",
-                code="before_initiative",
-            )
-        ]
+        return DomainError(
+            f"SIP:en inleddes {started}, efter {when}. Kontrollera datumet på blanketten.",
+            f"The SIP was initiated {started}, after {when}. Check the date on the form.",
+            "agreed_on",
+            code="before_initiative",
+        )
     valid = case.plan_versions.filter(status=PlanVersion.Status.VALID).first()
     if valid is not None and valid.approved_at and valid.approved_at > agreed_at:
         approved = f"{timezone.localtime(valid.approved_at):%Y-%m-%d %H:%M}"
-        return [
-            DomainError(
-                f"Version {valid.number}, som gäller nu, godkändes {approved}, efter {when}. "
-                f"En ny version kan inte vara godkänd före den den ersätter.",
-                f"Version {valid.number}, valid now, was approved {approved}, after {when}. A "
-                f"new version cannot be approved before the one it replaces.",
-                "agreed_on",
-                code="before_valid_version",
-            )
-        ]
-    return []
+        return DomainError(
+            f"Version {valid.number}, som gäller nu, godkändes {approved}, efter {when}. "
+            f"En ny version kan inte vara godkänd före den den ersätter.",
+            f"Version {valid.number}, valid now, was approved {approved}, after {when}. A "
+            f"new version cannot be approved before the one it replaces.",
+            "agreed_on",
+            code="before_valid_version",
+        )
+    return None
 
 
 def _proposed_draft(change, expected_version: int) -> PlanVersion:

@@ -1,7 +1,37 @@
+import datetime as dt
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from samplan.cases.models import SipCase
+
+
+class DateInput(forms.DateInput):
+    """The browser's own date picker; the value is always ISO 8601, which DateField reads,
+    whatever the language."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class TimeInput(forms.TimeInput):
+    """The browser's own time picker, 24-hour HH:MM."""
+
+    input_type = "time"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%H:%M")
+
+
+def local_datetime(date: dt.date | None, time: dt.time | None) -> dt.datetime | None:
+    """A date and a time typed in Swedish local time (Europe/Stockholm) as an aware datetime;
+    None while either is missing."""
+    if date is None or time is None:
+        return None
+    return timezone.make_aware(dt.datetime.combine(date, time), timezone.get_default_timezone())
 
 
 class VersionedForm(forms.Form):

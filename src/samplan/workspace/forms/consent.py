@@ -11,16 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from samplan.cases.models import Consent
 from samplan.directory.models import Organisation
 
-from . import VersionedForm
-
-
-class DateInput(forms.DateInput):
-    """The browser's own date picker; the value is ISO 8601, which DateField reads."""
-
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
+from . import DateInput, VersionedForm
 
 
 class InformationForm(VersionedForm):

@@ -14,19 +14,11 @@ from samplan.errors import DomainError
 from samplan.people.identity import PERSONAL_NUMBER, parse_identity
 from samplan.people.models import Person
 
+from . import DateInput
 from .search import SearchForm
 
 # What the identity field gives for a well-formed number no one is registered with.
 NOT_REGISTERED = object()
-
-
-class DateInput(forms.DateInput):
-    """The browser's own date picker; the value is ISO 8601, which DateField reads."""
-
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
 
 
 FLAG_CHOICES = [

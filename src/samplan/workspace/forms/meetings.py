@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
-from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -20,22 +19,7 @@ from samplan.cases.models import Invitation
 from samplan.directory.models import Unit
 from samplan.people.models import RelatedParty
 
-from . import VersionedForm
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
-
-
-class TimeInput(forms.TimeInput):
-    input_type = "time"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%H:%M")
-
+from . import DateInput, TimeInput, VersionedForm, local_datetime
 
 # The fields whose warnings htmx refreshes when they change.
 CHECKED_FIELDS = ("starts_time", "duration_minutes", "place")
@@ -103,11 +87,9 @@ class MeetingTimeForm(VersionedForm):
 
     def starts(self) -> dt.datetime | None:
         """The start as an aware datetime in Swedish local time."""
-        date = self.cleaned_data.get("starts_at")
-        time = self.cleaned_data.get("starts_time")
-        if date is None or time is None:
-            return None
-        return timezone.make_aware(dt.datetime.combine(date, time), timezone.get_default_timezone())
+        return local_datetime(
+            self.cleaned_data.get("starts_at"), self.cleaned_data.get("starts_time")
+        )
 
 
 class _UnitChoice(forms.ModelMultipleChoiceField):

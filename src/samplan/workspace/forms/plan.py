@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -26,8 +25,7 @@ from samplan.cases.services import InterventionData, PlanDraft
 from samplan.directory.models import Organisation, Unit
 from samplan.people.models import RelatedParty
 
-from . import VersionedForm
-from .meetings import TimeInput
+from . import DateInput, TimeInput, VersionedForm, local_datetime
 
 MAX_ROWS = 50  # per part; a plan with more goals or interventions than this is not one plan
 
@@ -49,15 +47,6 @@ def field_anchor(name: str) -> str:
     if name in PART_FIELDS:
         return f"id_{name}-0-{PART_FIELDS[name][1][0]}"
     return f"id_{name}"
-
-
-class DateInput(forms.DateInput):
-    """The browser's date picker; the value is always ISO 8601, whatever the language."""
-
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
 
 
 def _text(label, *, rows: int = 3, help_text="") -> forms.CharField:
@@ -589,8 +578,6 @@ class ApprovalForm(VersionedForm):
     def agreed_at(self) -> dt.datetime | None:
         """When the plan was approved on the paper form, in Swedish local time; None when the
         approval is given now."""
-        date = self.cleaned_data.get("agreed_on")
-        time = self.cleaned_data.get("agreed_time")
-        if date is None or time is None:
-            return None
-        return timezone.make_aware(dt.datetime.combine(date, time), timezone.get_default_timezone())
+        return local_datetime(
+            self.cleaned_data.get("agreed_on"), self.cleaned_data.get("agreed_time")
+        )
