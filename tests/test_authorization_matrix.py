@@ -14,7 +14,10 @@ Roles, around one SIP coordinated by alice's vårdcentral (region) in which bob'
 and three private individuals signed in to Min SIP (samplan.mypages, e-legitimation):
 - person: the person the SIP is for (an adult);
 - relative: a relative known in the SIP whom the person let see the meetings only;
-- stranger: someone signed in to Min SIP who has no part in this SIP.
+- stranger: someone signed in to Min SIP who has no part in this SIP;
+and two systems calling the API with a bearer token (samplan.api), no session:
+- system: the API client of bob's hemtjänst (a participant's rights there);
+- system_other: the API client of charlie's unit, which takes no part.
 
 Every URL is asked with GET (POST for the views that take nothing else); the action views
 that show their form to everyone who sees the case are asked again with a valid POST
@@ -23,7 +26,8 @@ Outcomes:
 - OK: 200, or a redirect to a page that is not a sign-in page; for a POST also 400 or 409
   (the form is valid, so a 400 comes from the transition table, after the right was checked);
 - REFUSED: 403 or 404 (a foreign case is a 404 so that it is not known to exist);
-- SIGN_IN: a redirect to a sign-in page (ours or the admin's).
+- SIGN_IN: a redirect to a sign-in page (ours or the admin's), or the API's 401 (a bearer
+  token is the API's only way in: a staff session gets a 401 there).
 
 Left out on purpose: the admin's own pages except its index (their access is Django's is_staff
 and model permissions, the same code for every model), static files and Django's i18n
@@ -37,6 +41,7 @@ gone before the next.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -48,10 +53,12 @@ from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from samplan.api.services import create_client
 from samplan.cases import services
 from samplan.cases.models import CaseMessage, Invitation, Meeting, SipCase, State
 from samplan.directory.models import Assignment, Unit
 from samplan.documents.models import ContingencyPack
+from samplan.fhir.export import PERSONNUMMER
 from samplan.people.identity import make_identity_number
 from samplan.people.models import RelatedParty
 from tests.citizens import sign_in_citizen
@@ -70,8 +77,12 @@ ROLES = (
     "person",
     "relative",
     "stranger",
+    "system",
+    "system_other",
 )
 CITIZENS = ("person", "relative", "stranger")
+# A system's token means nothing to the pages: there it is as anonymous as anyone.
+SYSTEMS = ("system", "system_other")
 
 SKIPPED_NAMESPACES = {"admin"}  # except admin:index, below
 SKIPPED_NAMES = {"set_language"}  # Django's language switch: a POST that only sets a cookie
@@ -100,9 +111,9 @@ def every(outcome: str, **exceptions: str) -> dict[str, str]:
     """The same outcome for every role but those named; a private individual signed in to Min SIP
     is no staff member, so a staff page sends them to the staff sign-in like anyone anonymous."""
     row = {role: exceptions.get(role, outcome) for role in ROLES}
-    for citizen in CITIZENS:
-        if citizen not in exceptions:
-            row[citizen] = exceptions.get("anonymous", row["anonymous"])
+    for outsider in (*CITIZENS, *SYSTEMS):
+        if outsider not in exceptions:
+            row[outsider] = exceptions.get("anonymous", row["anonymous"])
     return row
 
 
@@ -129,6 +140,11 @@ SECURITY_OFFICER = every(REFUSED, security_officer=OK, anonymous=SIGN_IN)
 DRIVER = every(REFUSED, coordinator=OK, anonymous=SIGN_IN)
 # Staff of the units that take part act on it; a unit administrator sees but never acts.
 TAKING_PART = every(REFUSED, coordinator=OK, participant=OK, anonymous=SIGN_IN)
+
+# The API: a system with a token, for what its unit may see; everyone else a 401 (SIGN_IN).
+SYSTEM_READS = every(SIGN_IN, system=OK, system_other=REFUSED)
+# Lists and searches answer every system, each with what its unit may see (perhaps nothing).
+SYSTEM_LISTS = every(SIGN_IN, system=OK, system_other=OK)
 
 EXPECTED: dict[str, dict[str, str]] = {
     # Public, and the way in and out.
@@ -201,6 +217,25 @@ EXPECTED: dict[str, dict[str, str]] = {
     "workspace:contingency_download": every(
         REFUSED, coordinator=OK, unit_administrator=OK, anonymous=SIGN_IN
     ),
+    # Statistics: staff with a working role or a unit administrator, each for their own units
+    # (charlie's is another organisation's); a security officer and a superuser hold no such
+    # assignment and get a page that says so (403).
+    "stats:statistics": every(
+        REFUSED,
+        coordinator=OK,
+        participant=OK,
+        other_organisation=OK,
+        unit_administrator=OK,
+        anonymous=SIGN_IN,
+    ),
+    "stats:statistics_csv": every(
+        REFUSED,
+        coordinator=OK,
+        participant=OK,
+        other_organisation=OK,
+        unit_administrator=OK,
+        anonymous=SIGN_IN,
+    ),
     # POST only (below): the act itself.
     "workspace:start_preparation": DRIVER,
     "workspace:add_unit": DRIVER,
@@ -243,6 +278,20 @@ EXPECTED: dict[str, dict[str, str]] = {
     "mypages:follow_up": PERSONS_OWN,
     "mypages:log_extract": PERSONS_OWN,
     "mypages:log_extract_print": PERSONS_OWN,
+    # The REST API and FHIR (samplan.api): systems only, by bearer token.
+    "api:sips": SYSTEM_LISTS,
+    "api:sip": SYSTEM_READS,
+    "api:plan": SYSTEM_READS,
+    "api:plan_versions": SYSTEM_READS,
+    "api:plan_version": SYSTEM_READS,
+    "api:meetings": SYSTEM_READS,
+    "api:messages": SYSTEM_READS,
+    "api:answer_invitation": SYSTEM_READS,  # POST only: its own unit's invitation
+    "api:acknowledge_message": SYSTEM_READS,  # POST only
+    "api:schema": every(OK),  # the published description of the API, no personal data
+    "fhir:metadata": every(OK),  # FHIR's CapabilityStatement, public by the standard
+    "fhir:careplan_search": SYSTEM_LISTS,
+    "fhir:careplan": SYSTEM_READS,
 }
 
 # Views that take POST as well as GET, asked again with a valid form: the act, not the page.
@@ -294,6 +343,19 @@ POST_ONLY: dict[str, Callable] = {
     "mypages:demo_sign_in": lambda world: {"identity_number": world.users["stranger"]},
     # Nothing is proposed in the world's SIP: the person passes the right and is stopped (400).
     "mypages:approve_plan": lambda world: {"version": 0},
+    # The API takes JSON (ask() sends it so).
+    "api:answer_invitation": lambda world: {
+        "answer": "accepted",
+        "version": world.invitation.lock_version,
+        "sequence": world.meeting.sequence,
+    },
+    "api:acknowledge_message": lambda world: {},
+}
+# Query strings of GET requests that need one.
+QUERIES: dict[str, Callable] = {
+    "fhir:careplan_search": lambda world: {
+        "patient.identifier": f"{PERSONNUMMER}|{world.case.person.identity_number}"
+    },
 }
 POST_DATA: dict[str, Callable] = {
     "workspace:cancel_meeting": lambda world: {**_version(world), "reason": "Personen är sjuk."},
@@ -361,6 +423,13 @@ def world(django_db_setup, django_db_blocker):
             "stranger": make_identity_number(dt.date(1980, 2, 2), 654),
         }
         established = case_in_state(county, State.PLAN_ESTABLISHED, person=case.person)
+        users["system"] = create_client(
+            name="Hemtjänstens system", unit=county.hemtjanst, created_by="test"
+        )[1]
+        users["system_other"] = create_client(
+            name="Annanbys system", unit=county.elsewhere, created_by="test"
+        )[1]
+        in_established = {"case_id": established.pk, "number": 1}
         yield World(
             users=users,
             url_arguments={
@@ -368,6 +437,10 @@ def world(django_db_setup, django_db_blocker):
                 "mypages:plan_pdf": {"case_id": established.pk},
                 "workspace:plan_pdf": {"case_id": established.pk, "number": 1},
                 "workspace:blank_form": {"kind": "adult"},
+                "api:plan": in_established,
+                "api:plan_versions": in_established,
+                "api:plan_version": in_established,
+                "fhir:careplan": {"fhir_id": established.valid_plan().fhir_id},
             },
             arguments={
                 "case_id": case.pk,
@@ -411,10 +484,12 @@ def outcome_of(response, method: str) -> str:
         if path in sign_in_pages:
             return SIGN_IN
         return OK
-    if status == 200 or (method == "POST" and status in (400, 409)):
+    if status in (200, 201) or (method == "POST" and status in (400, 409)):
         return OK
     if status in (403, 404):
         return REFUSED
+    if status == 401:
+        return SIGN_IN
     return f"unexpected {status}"
 
 
@@ -422,14 +497,19 @@ def ask(client, world, name: str, role: str, method: str):
     user = world.users[role]
     if role in CITIZENS:
         sign_in_citizen(client, user)
+    elif role in SYSTEMS:
+        client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {user}"
     elif user is not None:
         client.force_login(user)
     url = url_of(name, NAMES[name], {**world.arguments, **world.url_arguments.get(name, {})})
     if method == "POST":
         data = {**POST_ONLY, **POST_DATA}[name](world)
-        response = client.post(url, data)
+        if name.startswith("api:"):
+            response = client.post(url, json.dumps(data), content_type="application/json")
+        else:
+            response = client.post(url, data)
     else:
-        response = client.get(url)
+        response = client.get(url, QUERIES[name](world) if name in QUERIES else None)
     return url, response
 
 
@@ -456,8 +536,12 @@ def test_post_only_views_refuse_get(client, world, db):
     client.force_login(world.users["coordinator"])
     citizen = Client()
     sign_in_citizen(citizen, world.users["person"])
+    system = Client(headers={"Authorization": f"Bearer {world.users['system']}"})
     for name in POST_ONLY:
-        if name in NAMES and name.startswith("mypages:"):
+        if name in NAMES and name.startswith("api:"):
+            url = url_of(name, NAMES[name], world.arguments)
+            assert system.get(url).status_code == 405, f"{name} answers GET: not POST-only"
+        elif name in NAMES and name.startswith("mypages:"):
             url = url_of(name, NAMES[name], world.arguments)
             assert citizen.get(url).status_code == 405, f"{name} answers GET: not POST-only"
         elif name in NAMES:

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "mozilla_django_oidc",
+    "rest_framework",
+    "drf_spectacular",
     "samplan.accounts",
     "samplan.directory",
     "samplan.people",
@@ -71,6 +73,7 @@ INSTALLED_APPS = [
     "samplan.maintenance",
     "samplan.demo",
     "samplan.fhir",
+    "samplan.api",
 ]
 
 MIDDLEWARE = [
@@ -421,3 +424,41 @@ SAMPLAN_SCHEDULE = {
         "daily_at": "02:30",
     },
 }
+
+# --- The API for other systems (samplan.api, docs/api.md) -------------------------------------
+REST_FRAMEWORK = {
+    # A bearer token (ours or the region's provider's), never a session: no CSRF surface.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["samplan.api.auth.BearerAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "samplan.api.views.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": os.environ.get("SAMPLAN_API_RATE", "6000/min")},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Samplan API",
+    "DESCRIPTION": (
+        "Samordnad individuell plan (SIP) for other systems: the SIPs a system's unit may see, "
+        "their plans, meetings and messages, and FHIR R4B CarePlans. Authorization: Bearer. "
+        "Every call is in the audit log. See docs/api.md."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "SipKindEnum": "samplan.api.serializers.SIP_KINDS",
+        "MeetingKindEnum": "samplan.api.serializers.MEETING_KINDS",
+    },
+}
+# Access tokens from the region's OpenID Connect provider (client credentials), checked by
+# token introspection; empty: only Samplan's own API tokens.
+SAMPLAN_API_OIDC_INTROSPECTION = os.environ.get("SAMPLAN_API_OIDC_INTROSPECTION", "")
+SAMPLAN_API_OIDC_CLIENT_ID = os.environ.get("SAMPLAN_API_OIDC_CLIENT_ID", "")
+SAMPLAN_API_OIDC_CLIENT_SECRET = os.environ.get("SAMPLAN_API_OIDC_CLIENT_SECRET", "")
+SAMPLAN_API_OIDC_SCOPE = os.environ.get("SAMPLAN_API_OIDC_SCOPE", "samplan")
+SAMPLAN_API_INTROSPECTION_CACHE = int(os.environ.get("SAMPLAN_API_INTROSPECTION_CACHE", "60"))

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from samplan.accounts import views as accounts_views
+from samplan.api.urls import api_patterns, fhir_patterns
 from samplan.workspace.views import case as workspace_views
 
 urlpatterns = [
@@ -19,6 +20,9 @@ urlpatterns = [
     path("mina-sidor/", include("samplan.mypages.urls")),
     # The bell: staff's notifications of reminders (samplan.reminders.bell).
     path("notiser/", include("samplan.reminders.bell")),
+    # For other systems: the REST API and FHIR R4B (samplan.api; bearer tokens, no session).
+    path("api/v1/", include(api_patterns)),
+    path("fhir/", include(fhir_patterns)),
     path("admin/", admin.site.urls),
     path("", include("samplan.workspace.urls")),
 ]

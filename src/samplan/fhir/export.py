@@ -14,7 +14,6 @@ update what it stored before instead of duplicating it. See docs/fhir.md for the
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -42,10 +41,8 @@ from samplan.cases.models import (
     State,
 )
 from samplan.directory.models import Assignment, Organisation, Unit
+from samplan.fhir.ids import resource_id
 from samplan.people.models import Person, RelatedParty
-
-# Fixed for ever: changing it would give every exported resource a new identity.
-NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:samplan:fhir")
 
 PERSONNUMMER = "urn:oid:1.2.752.129.2.1.3.1"
 SAMORDNINGSNUMMER = "urn:oid:1.2.752.129.2.1.3.3"
@@ -104,11 +101,6 @@ MEETING_KIND = {
     Meeting.Kind.SIP: "SIP-möte / SIP meeting",
     Meeting.Kind.FOLLOW_UP: "Uppföljningsmöte / Follow-up meeting",
 }
-
-
-def resource_id(model: str, pk) -> str:
-    """The resource's id: the same for the same row in every export."""
-    return str(uuid.uuid5(NAMESPACE, f"{model}:{pk}"))
 
 
 def ref(model: str, pk, display: str = "") -> dict:

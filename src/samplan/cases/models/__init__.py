@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from samplan.directory.models import Organisation, Unit
 from samplan.errors import DomainError
+from samplan.fhir.ids import resource_uuid
 from samplan.people.models import Person, RelatedParty
 
 
@@ -452,6 +453,9 @@ class PlanVersion(models.Model):
     change_requested_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     lock_version = models.PositiveIntegerField(default=0)
+    # The id of this version's FHIR CarePlan (samplan.fhir.ids), kept so that the API finds a
+    # version by it (GET /fhir/CarePlan/{id}); set once, when the version is first saved.
+    fhir_id = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         ordering = ["case", "-number"]
@@ -476,6 +480,9 @@ class PlanVersion(models.Model):
             if stored and stored != self.Status.DRAFT:
                 raise approved_version_error()
         super().save(*args, **kwargs)
+        if self.fhir_id is None:
+            self.fhir_id = resource_uuid("PlanVersion", self.pk)
+            PlanVersion.objects.filter(pk=self.pk).update(fhir_id=self.fhir_id)
 
     @property
     def is_locked(self) -> bool:

@@ -26,6 +26,7 @@ from samplan.cases.models import (
     Preparation,
     SipCase,
 )
+from samplan.fhir.ids import resource_uuid
 from samplan.people.models import Person, RelatedParty
 
 # Rows go in this order, so that every row finds the rows it refers to.
@@ -53,6 +54,10 @@ TABLES = (
 )
 # rows that other rows refer to
 KEYED = (Person, RelatedParty, SipCase, Consent, Meeting, PlanVersion, CaseMessage)
+# Columns computed from the row's key, as the model's save() would set them.
+FROM_KEY: dict[type[models.Model], dict[str, Callable[[int], object]]] = {
+    PlanVersion: {"fhir_id": lambda key: resource_uuid("PlanVersion", key)},
+}
 
 
 def _weighted(rng: random.Random, weights: dict):
@@ -77,11 +82,13 @@ class _Rows:
             )
             for f in fields
         }
-        self.date_kinds = [
+        self.value_kinds = [
             "datetime"
             if isinstance(f, models.DateTimeField)
             else "date"
             if isinstance(f, models.DateField)
+            else "uuid"
+            if isinstance(f, models.UUIDField)
             else None
             for f in fields
         ]
@@ -101,6 +108,8 @@ class _Rows:
         if self.keyed:
             row["id"] = self.next_key
             self.next_key += 1
+            for name, derive in FROM_KEY.get(self.model, {}).items():
+                row[name] = derive(row["id"])
         self.rows.append(row)
         return row["id"] if self.keyed else None
 
@@ -120,8 +129,9 @@ class _Rows:
                 convert = {
                     "datetime": _sql_datetime(connection),
                     "date": connection.ops.adapt_datefield_value,
+                    "uuid": lambda value: value.hex,  # Django's UUIDField without a native type
                 }
-                converters = [convert.get(kind) for kind in self.date_kinds]
+                converters = [convert.get(kind) for kind in self.value_kinds]
                 placeholders = ", ".join(["%s"] * len(self.columns))
                 cursor.executemany(
                     f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
