@@ -450,6 +450,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
+    # samplan/converters.py: a row's id, at most 18 digits.
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999_999_999}
+    },
     "ENUM_NAME_OVERRIDES": {
         "SipKindEnum": "samplan.api.serializers.SIP_KINDS",
         "MeetingKindEnum": "samplan.api.serializers.MEETING_KINDS",

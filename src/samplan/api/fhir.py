@@ -39,6 +39,8 @@ from samplan.people.models import Person
 
 WHAT = "fhir_careplan"
 IDENTIFIER_SYSTEMS = {PERSONNUMMER, SAMORDNINGSNUMMER}
+IDENTIFIER_PATTERN = r"^urn:oid:1\.2\.752\.129\.2\.1\.3\.[13]\|(\d{6}|\d{8})[-+]?\d{4}$"
+UNAUTHORISED = OpenApiResponse(OpenApiTypes.OBJECT, description="No valid bearer token.")
 
 
 class FhirJSONRenderer(JSONRenderer):
@@ -47,13 +49,30 @@ class FhirJSONRenderer(JSONRenderer):
 
 
 def operation_outcome(code: str, text: str, http_status: int) -> Response:
-    return Response(
-        {
-            "resourceType": "OperationOutcome",
-            "issue": [{"severity": "error", "code": code, "diagnostics": text}],
-        },
-        status=http_status,
-    )
+    return Response(outcome(code, text), status=http_status)
+
+
+ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported"}
+
+
+class FhirView(APIView):
+    """Answers in FHIR JSON, errors included: every refusal is an OperationOutcome."""
+
+    renderer_classes = [FhirJSONRenderer]
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if response.data.get("resourceType") != "OperationOutcome":
+            code = ISSUE_CODES.get(response.status_code, "processing")
+            response.data = outcome(code, str(response.data.get("detail", "")))
+        return response
+
+
+def outcome(code: str, text: str) -> dict:
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": code, "diagnostics": text}],
+    }
 
 
 def _references(node, found: set[str]) -> None:
@@ -122,14 +141,13 @@ def _versions_of(case) -> tuple[Bundle, list[str]]:
     ]
 
 
-class CarePlanRead(APIView):
-    renderer_classes = [FhirJSONRenderer]
-
+class CarePlanRead(FhirView):
     @extend_schema(
         operation_id="fhir_careplan_read",
         summary="One version of a plan as a self-contained FHIR R4B CarePlan",
         responses={
             200: OpenApiResponse(OpenApiTypes.OBJECT, description="A FHIR R4B CarePlan."),
+            401: UNAUTHORISED,
             404: OpenApiResponse(OpenApiTypes.OBJECT, description="An OperationOutcome."),
         },
     )
@@ -153,9 +171,7 @@ class CarePlanRead(APIView):
         return Response(self_contained(bundle, str(fhir_id)))
 
 
-class CarePlanSearch(APIView):
-    renderer_classes = [FhirJSONRenderer]
-
+class CarePlanSearch(FhirView):
     @extend_schema(
         operation_id="fhir_careplan_search",
         summary="The plans of one person as a FHIR R4B searchset Bundle",
@@ -164,6 +180,8 @@ class CarePlanSearch(APIView):
                 "patient.identifier",
                 str,
                 required=True,
+                allow_blank=False,
+                pattern=IDENTIFIER_PATTERN,
                 description=(
                     f"`{PERSONNUMMER}|197001011234` (personnummer) or `{SAMORDNINGSNUMMER}|…` "
                     "(samordningsnummer)."
@@ -172,12 +190,14 @@ class CarePlanSearch(APIView):
             OpenApiParameter(
                 "status",
                 str,
-                description="Only CarePlans with this status (active, completed, revoked, draft).",
+                enum=["draft", "active", "completed", "revoked"],
+                description="Only CarePlans with this status.",
             ),
         ],
         responses={
             200: OpenApiResponse(OpenApiTypes.OBJECT, description="A searchset Bundle."),
             400: OpenApiResponse(OpenApiTypes.OBJECT, description="An OperationOutcome."),
+            401: UNAUTHORISED,
         },
     )
     def get(self, request):
@@ -241,8 +261,7 @@ class CarePlanSearch(APIView):
         return Response(Bundle.model_validate(result).model_dump(mode="json"))
 
 
-class Metadata(APIView):
-    renderer_classes = [FhirJSONRenderer]
+class Metadata(FhirView):
     authentication_classes: list = []
     permission_classes: list = []
 

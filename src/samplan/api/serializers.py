@@ -7,6 +7,10 @@ from rest_framework import serializers
 
 from samplan.cases.models import Invitation, Meeting, PlanVersion, SipCase, State
 
+# Ten or twelve digits, a hyphen or plus before the last four if any; the checksum and the date
+# are checked by people.identity.parse_identity.
+IDENTITY_PATTERN = r"^(\d{6}|\d{8})[-+]?\d{4}$"
+
 # Named in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]: two choice sets share the field name "kind".
 SIP_KINDS = SipCase.Kind.choices
 MEETING_KINDS = Meeting.Kind.choices
@@ -184,6 +188,19 @@ class ErrorSerializer(serializers.Serializer):
 
 
 # --- What a system sends ----------------------------------------------------------------------
+
+
+class SipQuerySerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=State.choices, required=False, help_text="Only in it.")
+    identity_number = serializers.RegexField(
+        IDENTITY_PATTERN,
+        required=False,
+        help_text="Only this person's SIPs: a personnummer or samordningsnummer, any common form.",
+    )
+    after = serializers.IntegerField(
+        required=False, min_value=0, default=0, help_text="The last id of the page before."
+    )
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
 
 
 class AnswerSerializer(serializers.Serializer):

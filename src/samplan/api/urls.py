@@ -8,27 +8,27 @@ from . import fhir, views
 api_patterns = (
     [
         path("sips/", views.SipList.as_view(), name="sips"),
-        path("sips/<int:case_id>/", views.SipDetail.as_view(), name="sip"),
-        path("sips/<int:case_id>/plan/", views.CurrentPlan.as_view(), name="plan"),
+        path("sips/<id:case_id>/", views.SipDetail.as_view(), name="sip"),
+        path("sips/<id:case_id>/plan/", views.CurrentPlan.as_view(), name="plan"),
         path(
-            "sips/<int:case_id>/plan/versions/",
+            "sips/<id:case_id>/plan/versions/",
             views.PlanVersionList.as_view(),
             name="plan_versions",
         ),
         path(
-            "sips/<int:case_id>/plan/versions/<int:number>/",
+            "sips/<id:case_id>/plan/versions/<id:number>/",
             views.PlanVersionDetail.as_view(),
             name="plan_version",
         ),
-        path("sips/<int:case_id>/meetings/", views.MeetingList.as_view(), name="meetings"),
+        path("sips/<id:case_id>/meetings/", views.MeetingList.as_view(), name="meetings"),
         path(
-            "sips/<int:case_id>/invitations/<int:invitation_id>/answer/",
+            "sips/<id:case_id>/invitations/<id:invitation_id>/answer/",
             views.AnswerInvitation.as_view(),
             name="answer_invitation",
         ),
-        path("sips/<int:case_id>/messages/", views.MessageList.as_view(), name="messages"),
+        path("sips/<id:case_id>/messages/", views.MessageList.as_view(), name="messages"),
         path(
-            "sips/<int:case_id>/messages/<int:message_id>/acknowledge/",
+            "sips/<id:case_id>/messages/<id:message_id>/acknowledge/",
             views.AcknowledgeMessage.as_view(),
             name="acknowledge_message",
         ),

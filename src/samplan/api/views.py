@@ -14,7 +14,7 @@ from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import translation
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -32,7 +32,6 @@ from samplan.cases.models import (
     Invitation,
     MessageAcknowledgement,
     PlanVersion,
-    State,
     revoked_organisation_ids,
 )
 from samplan.errors import DomainError, DomainErrors, PermissionRefused, StaleEdit
@@ -41,8 +40,6 @@ from samplan.people.identity import parse_identity
 
 from . import serializers as s
 
-PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
 ERRORS = {
     400: OpenApiResponse(s.ErrorSerializer, description="Refused: what and where, sv and en."),
     401: OpenApiResponse(s.ErrorSerializer, description="No valid bearer token."),
@@ -79,16 +76,6 @@ def exception_handler(error, context):
     if response is not None and isinstance(response.data, dict) and "detail" in response.data:
         detail = response.data["detail"]
         response.data = {"detail": str(detail), "code": getattr(detail, "code", "error")}
-    elif response is not None:  # a serializer's field errors
-        response.data = {
-            "detail": translation.gettext("Check the fields named in errors."),
-            "code": "invalid",
-            "errors": [
-                {"field": field, "code": "invalid", "sv": str(message), "en": str(message)}
-                for field, messages in response.data.items()
-                for message in (messages if isinstance(messages, list) else [messages])
-            ],
-        }
     return response
 
 
@@ -100,65 +87,53 @@ def _case(request, case_id: int, what: str):
 _SIP_FIELDS = ("person", "coordinating_unit__organisation", "coordinator")
 
 
+def validated(serializer_class, data) -> dict:
+    """The serializer's data, or every problem as a DomainErrors in Swedish and English (the
+    serializer's messages are translated when it validates, so it validates once in each)."""
+    form = serializer_class(data=data)
+    if form.is_valid():
+        return form.validated_data
+    problems = {}
+    for language in ("sv", "en"):
+        with translation.override(language):
+            again = serializer_class(data=data)
+            again.is_valid()
+            problems[language] = again.errors
+    raise DomainErrors(
+        DomainError(" ".join(problems["sv"][field]), " ".join(messages), field, code="invalid")
+        for field, messages in problems["en"].items()
+    )
+
+
 class SipList(APIView):
     @extend_schema(
         operation_id="sips_list",
         summary="The SIPs this system may see, oldest first, in keyset pages",
-        parameters=[
-            OpenApiParameter("state", str, enum=State.values, description="Only in this state."),
-            OpenApiParameter(
-                "identity_number",
-                str,
-                description="Only this person's SIPs (personnummer or samordningsnummer).",
-            ),
-            OpenApiParameter("after", int, description="The last id of the page before."),
-            OpenApiParameter("limit", int, description=f"1–{MAX_PAGE_SIZE}, default {PAGE_SIZE}."),
-        ],
+        parameters=[s.SipQuerySerializer],
         responses={200: s.SipPageSerializer, **ERRORS},
     )
     def get(self, request):
-        query = request.query_params
+        query = validated(s.SipQuerySerializer, request.query_params.dict())
         cases = cases_visible_to(request.user).select_related(*_SIP_FIELDS).order_by("pk")
         if query.get("state"):
-            if query["state"] not in State.values:
-                raise DomainError(
-                    "Okänt tillstånd.", "Unknown state.", "state", code="invalid_choice"
-                )
             cases = cases.filter(state=query["state"])
         if query.get("identity_number"):
             identity = parse_identity(query["identity_number"])
             cases = cases.filter(person__identity_number=identity.number)
-        after = _whole(query, "after", 0, minimum=0)
-        limit = _whole(query, "limit", PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
-        page = list(cases.filter(pk__gt=after)[: limit + 1])
+        limit = query["limit"]
+        page = list(cases.filter(pk__gt=query["after"])[: limit + 1])
         more = len(page) > limit
         page = page[:limit]
         log_list_reads(request.user, page, "api_sip_list")
         next_url = None
         if more:
-            params = query.copy()
+            params = request.query_params.copy()
             params["after"] = str(page[-1].pk)
             params["limit"] = str(limit)
             next_url = f"{reverse('api:sips', request=request)}?{params.urlencode()}"
         return Response(
             {"results": s.SipSerializer(page, many=True).data, "next": next_url},
         )
-
-
-def _whole(query, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
-    raw = query.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or value < minimum or (maximum is not None and value > maximum):
-        limits = f"{minimum}–{maximum}" if maximum is not None else f"≥ {minimum}"
-        raise DomainError(
-            f"Ange ett heltal {limits}.", f"Enter a whole number {limits}.", name, code="invalid"
-        )
-    return value
 
 
 class SipDetail(APIView):
@@ -300,15 +275,14 @@ class AnswerInvitation(APIView):
             meeting__case=case,
         )
         invitation.meeting.case = case
-        form = s.AnswerSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
+        data = validated(s.AnswerSerializer, request.data)
         answered = services.record_answer(
             invitation,
             actor=request.user,
-            answer=form.validated_data["answer"],
-            decline_reason=form.validated_data.get("decline_reason", ""),
-            expected_version=form.validated_data["version"],
-            expected_sequence=form.validated_data["sequence"],
+            answer=data["answer"],
+            decline_reason=data.get("decline_reason", ""),
+            expected_version=data["version"],
+            expected_sequence=data["sequence"],
         )
         return Response(s.InvitationSerializer(answered).data)
 

@@ -10,3 +10,7 @@ class DirectoryConfig(AppConfig):
         from . import checks, signals  # noqa: F401 (checks registers itself)
 
         signals.connect()
+        # `<id:…>` in every address of the project (samplan/converters.py).
+        from samplan import converters
+
+        converters.register()

@@ -21,8 +21,8 @@ from .views import (
 app_name = "workspace"
 urlpatterns = [
     path("sip/", case.case_list, name="case_list"),
-    path("sip/<int:case_id>/", case.case_detail, name="case_detail"),
-    path("sip/<int:case_id>/avsluta/", closing.close_case, name="close_case"),
+    path("sip/<id:case_id>/", case.case_detail, name="case_detail"),
+    path("sip/<id:case_id>/avsluta/", closing.close_case, name="close_case"),
     *start.urlpatterns,
     *search.urlpatterns,
     *initiative.urlpatterns,

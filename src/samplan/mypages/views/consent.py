@@ -220,7 +220,7 @@ def revoke_done(request, case_id: int):
 
 
 urlpatterns = [
-    path("sip/<int:case_id>/samtycke/", consent, name="consent"),
-    path("sip/<int:case_id>/samtycke/aterkalla/", revoke, name="revoke"),
-    path("sip/<int:case_id>/samtycke/aterkallat/", revoke_done, name="revoke_done"),
+    path("sip/<id:case_id>/samtycke/", consent, name="consent"),
+    path("sip/<id:case_id>/samtycke/aterkalla/", revoke, name="revoke"),
+    path("sip/<id:case_id>/samtycke/aterkallat/", revoke_done, name="revoke_done"),
 ]

@@ -81,6 +81,6 @@ def end_done(request, case_id: int):
 
 
 urlpatterns = [
-    path("sip/<int:case_id>/avsluta/", end, name="end"),
-    path("sip/<int:case_id>/avslutad/", end_done, name="end_done"),
+    path("sip/<id:case_id>/avsluta/", end, name="end"),
+    path("sip/<id:case_id>/avslutad/", end_done, name="end_done"),
 ]

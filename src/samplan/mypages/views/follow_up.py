@@ -154,5 +154,5 @@ def follow_up(request, case_id: int):
 
 
 urlpatterns = [
-    path("sip/<int:case_id>/uppfoljning/", follow_up, name="follow_up"),
+    path("sip/<id:case_id>/uppfoljning/", follow_up, name="follow_up"),
 ]

@@ -167,5 +167,5 @@ def case_overview(request, case_id: int):
 
 urlpatterns = [
     path("", home, name="home"),
-    path("sip/<int:case_id>/", case_overview, name="case"),
+    path("sip/<id:case_id>/", case_overview, name="case"),
 ]

@@ -408,6 +408,6 @@ def log_extract_print(request, case_id: int):
 
 
 urlpatterns = [
-    path("sip/<int:case_id>/logg/", log_extract, name="log_extract"),
-    path("sip/<int:case_id>/logg/utskrift/", log_extract_print, name="log_extract_print"),
+    path("sip/<id:case_id>/logg/", log_extract, name="log_extract"),
+    path("sip/<id:case_id>/logg/utskrift/", log_extract_print, name="log_extract_print"),
 ]

@@ -350,7 +350,7 @@ def preferences(request, case_id: int):
 
 
 urlpatterns = [
-    path("sip/<int:case_id>/mote/", meeting, name="meeting"),
-    path("sip/<int:case_id>/mote/<int:meeting_id>.ics", calendar_file, name="meeting_ics"),
-    path("sip/<int:case_id>/mote/onskemal/", preferences, name="preferences"),
+    path("sip/<id:case_id>/mote/", meeting, name="meeting"),
+    path("sip/<id:case_id>/mote/<id:meeting_id>.ics", calendar_file, name="meeting_ics"),
+    path("sip/<id:case_id>/mote/onskemal/", preferences, name="preferences"),
 ]

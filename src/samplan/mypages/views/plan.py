@@ -313,10 +313,10 @@ def plan_pdf(request, case_id: int):
 
 
 urlpatterns = [
-    path("sip/<int:case_id>/plan/", plan, name="plan"),
-    path("sip/<int:case_id>/plan/pdf/", plan_pdf, name="plan_pdf"),
-    path("sip/<int:case_id>/plan/utskrift/", plan_print, name="plan_print"),
-    path("sip/<int:case_id>/plan/godkann/", approve_plan, name="approve_plan"),
-    path("sip/<int:case_id>/plan/andringar/", request_change, name="request_change"),
-    path("sip/<int:case_id>/plan/<int:number>/", plan_version, name="plan_version"),
+    path("sip/<id:case_id>/plan/", plan, name="plan"),
+    path("sip/<id:case_id>/plan/pdf/", plan_pdf, name="plan_pdf"),
+    path("sip/<id:case_id>/plan/utskrift/", plan_print, name="plan_print"),
+    path("sip/<id:case_id>/plan/godkann/", approve_plan, name="approve_plan"),
+    path("sip/<id:case_id>/plan/andringar/", request_change, name="request_change"),
+    path("sip/<id:case_id>/plan/<id:number>/", plan_version, name="plan_version"),
 ]

@@ -296,9 +296,9 @@ def _render_revoke_confirmation(request, case, form):
 
 
 urlpatterns = [
-    path("sip/<int:case_id>/information/", record_information, name="record_information"),
-    path("sip/<int:case_id>/samtycke/", record_consent, name="record_consent"),
-    path("sip/<int:case_id>/samtycke/aterkalla/", revoke_consent, name="revoke_consent"),
+    path("sip/<id:case_id>/information/", record_information, name="record_information"),
+    path("sip/<id:case_id>/samtycke/", record_consent, name="record_consent"),
+    path("sip/<id:case_id>/samtycke/aterkalla/", revoke_consent, name="revoke_consent"),
 ]
 
 

@@ -107,6 +107,6 @@ def download_pack(request, pack_id: int):
 
 urlpatterns = [
     path("beredskap/", packs, name="contingency_packs"),
-    path("beredskap/enhet/<int:unit_id>/bygg/", build, name="contingency_build"),
-    path("beredskap/paket/<int:pack_id>/", download_pack, name="contingency_download"),
+    path("beredskap/enhet/<id:unit_id>/bygg/", build, name="contingency_build"),
+    path("beredskap/paket/<id:pack_id>/", download_pack, name="contingency_download"),
 ]

@@ -89,6 +89,6 @@ def blank_form(request, kind: str):
 
 
 urlpatterns = [
-    path("sip/<int:case_id>/plan/<int:number>/pdf/", plan_download, name="plan_pdf"),
+    path("sip/<id:case_id>/plan/<id:number>/pdf/", plan_download, name="plan_pdf"),
     path("blanketter/<slug:kind>/", blank_form, name="blank_form"),
 ]

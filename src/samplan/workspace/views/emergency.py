@@ -106,5 +106,5 @@ def offer_or_404(request, case_id: int):
 
 
 urlpatterns = [
-    path("sip/<int:case_id>/nodatkomst/", emergency_access, name="emergency_access"),
+    path("sip/<id:case_id>/nodatkomst/", emergency_access, name="emergency_access"),
 ]

@@ -426,8 +426,8 @@ def plan_compare(request, case_id: int):
 
 
 urlpatterns = [
-    path("sip/<int:case_id>/uppfoljning/", follow_up, name="follow_up"),
-    path("sip/<int:case_id>/plan/jamfor/", plan_compare, name="plan_compare"),
+    path("sip/<id:case_id>/uppfoljning/", follow_up, name="follow_up"),
+    path("sip/<id:case_id>/plan/jamfor/", plan_compare, name="plan_compare"),
 ]
 
 

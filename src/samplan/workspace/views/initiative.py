@@ -360,9 +360,9 @@ def change_related_party(request, case_id: int):
 urlpatterns = [
     path("sip/ny/", initiate, name="initiate"),
     path("sip/ny/kontrollera-nummer/", check_identity, name="check_identity"),
-    path("sip/<int:case_id>/narstaende/ny/", add_related_party, name="add_related_party"),
+    path("sip/<id:case_id>/narstaende/ny/", add_related_party, name="add_related_party"),
     path(
-        "sip/<int:case_id>/narstaende/andra/",
+        "sip/<id:case_id>/narstaende/andra/",
         change_related_party,
         name="change_related_party",
     ),

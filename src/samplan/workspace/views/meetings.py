@@ -523,21 +523,21 @@ def record_attendance(request, case_id: int, meeting_id: int):
 
 
 urlpatterns = [
-    path("sip/<int:case_id>/kallelse/", call_meeting, name="call_meeting"),
-    path("sip/<int:case_id>/moten/<int:meeting_id>/", meeting_detail, name="meeting_detail"),
+    path("sip/<id:case_id>/kallelse/", call_meeting, name="call_meeting"),
+    path("sip/<id:case_id>/moten/<id:meeting_id>/", meeting_detail, name="meeting_detail"),
     path(
-        "sip/<int:case_id>/moten/<int:meeting_id>/svar/<int:invitation_id>/",
+        "sip/<id:case_id>/moten/<id:meeting_id>/svar/<id:invitation_id>/",
         answer_invitation,
         name="answer_invitation",
     ),
-    path("sip/<int:case_id>/moten/<int:meeting_id>/flytta/", move_meeting, name="move_meeting"),
+    path("sip/<id:case_id>/moten/<id:meeting_id>/flytta/", move_meeting, name="move_meeting"),
     path(
-        "sip/<int:case_id>/moten/<int:meeting_id>/stall-in/",
+        "sip/<id:case_id>/moten/<id:meeting_id>/stall-in/",
         cancel_meeting,
         name="cancel_meeting",
     ),
     path(
-        "sip/<int:case_id>/moten/<int:meeting_id>/narvaro/",
+        "sip/<id:case_id>/moten/<id:meeting_id>/narvaro/",
         record_attendance,
         name="record_attendance",
     ),

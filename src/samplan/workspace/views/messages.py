@@ -92,9 +92,9 @@ def acknowledge_message(request, case_id: int, message_id: int):
 
 
 urlpatterns = [
-    path("sip/<int:case_id>/meddelanden/", case_messages, name="case_messages"),
+    path("sip/<id:case_id>/meddelanden/", case_messages, name="case_messages"),
     path(
-        "sip/<int:case_id>/meddelanden/<int:message_id>/kvittera/",
+        "sip/<id:case_id>/meddelanden/<id:message_id>/kvittera/",
         acknowledge_message,
         name="acknowledge_message",
     ),

@@ -330,8 +330,8 @@ def plan_establish(request, case_id: int):
 
 
 urlpatterns = [
-    path("sip/<int:case_id>/plan/", plan_edit, name="plan_edit"),
-    path("sip/<int:case_id>/plan/faststall/", plan_establish, name="plan_establish"),
+    path("sip/<id:case_id>/plan/", plan_edit, name="plan_edit"),
+    path("sip/<id:case_id>/plan/faststall/", plan_establish, name="plan_establish"),
 ]
 
 

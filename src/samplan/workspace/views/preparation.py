@@ -175,9 +175,9 @@ def add_unit(request, case_id: int):
 
 
 urlpatterns = [
-    path("sip/<int:case_id>/forberedelse/", preparation, name="preparation"),
-    path("sip/<int:case_id>/forberedelse/starta/", start_preparation, name="start_preparation"),
-    path("sip/<int:case_id>/forberedelse/enheter/", add_unit, name="add_unit"),
+    path("sip/<id:case_id>/forberedelse/", preparation, name="preparation"),
+    path("sip/<id:case_id>/forberedelse/starta/", start_preparation, name="start_preparation"),
+    path("sip/<id:case_id>/forberedelse/enheter/", add_unit, name="add_unit"),
 ]
 
 
