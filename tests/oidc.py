@@ -82,6 +82,22 @@ class TestProvider:
         )
         return Client(answer["client_id"], answer["client_secret"])
 
+    def client_credentials_token(self, client: Client, scope: str) -> str:
+        """An access token for a system (the client credentials grant), as a region's broker
+        gives one to a journal system that calls Samplan's API."""
+        response = requests.post(
+            f"{self.issuer}/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client.client_id,
+                "client_secret": client.client_secret,
+                "scope": scope,
+            },
+            timeout=30,
+        )
+        response.raise_for_status()
+        return response.json()["access_token"]
+
     def add_user(
         self, id_token: dict, *, userinfo: dict | None = None, username: str = ""
     ) -> ProviderUser:

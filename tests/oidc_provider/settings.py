@@ -54,6 +54,11 @@ LOGIN_URL = "/login/"
 SITE_URL = None
 OIDC_IDTOKEN_PROCESSING_HOOK = "tests.oidc_provider.claims.add_sign_in_claims"
 OIDC_EXTRA_SCOPE_CLAIMS = "tests.oidc_provider.claims.ExtraScopeClaims"
+# Samplan's API checks a system's access token by introspection (RFC 7662): a token from the
+# client credentials grant has no ID token, hence no audience to check, and Samplan needs the
+# token's scope in the answer.
+OIDC_INTROSPECTION_VALIDATE_AUDIENCE_SCOPE = False
+OIDC_INTROSPECTION_RESPONSE_SCOPE_ENABLE = True
 
 LOGGING = {
     "version": 1,
