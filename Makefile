@@ -13,7 +13,7 @@ PYTEST_WORKERS ?= 2
 MIGRATE = $(if $(MIGRATE_DATABASE_URL),DATABASE_URL="$(MIGRATE_DATABASE_URL)" )$(BIN)/python manage.py migrate --noinput
 
 .PHONY: run test test-sqlite test-postgres lint format demo worker bench install system-deps \
-	messages lock clean audit-verify mail
+	messages lock clean audit-verify mail openapi
 
 $(INSTALLED): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -78,11 +78,17 @@ worker: install
 mail: install
 	$(BIN)/python manage.py mailserver
 
-# The pages under load (bench/run.py), then one plan PDF and a busy unit's contingency pack.
+# The pages under load (bench/run.py), then one plan PDF, a busy unit's contingency pack, and
+# the statistics page with a million SIPs' figures.
 bench: install
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/pdf.py
 	$(BIN)/python bench/contingency.py
+	$(BIN)/python bench/statistics_page.py
+
+# The API's OpenAPI schema, committed as docs/openapi.yaml (tests/test_openapi.py keeps it true).
+openapi: install
+	$(BIN)/python manage.py spectacular --lang en --validate --fail-on-warn --file docs/openapi.yaml
 
 # Walks the audit log's hash chain; exit 1 names the first changed, deleted or inserted row.
 audit-verify: install
