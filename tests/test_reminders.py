@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from samplan.api.services import create_client
 from samplan.cases import services
 from samplan.cases.models import Invitation, Meeting, PlanVersion, SipCase, State
 from samplan.directory.models import Assignment
@@ -87,6 +88,16 @@ def test_a_meeting_in_two_days_reminds_the_coordinator_and_the_invited_once(addr
     assert send_reminders() == 0  # run twice: sent once
     assert reminder_mails().count() == 3
     assert Notification.objects.count() == 2
+
+
+def test_a_system_calling_the_api_for_an_invited_unit_is_not_reminded(addressed):
+    county = addressed
+    api_client, _ = create_client(name="Systemet", unit=county.hemtjanst, created_by="test")
+    case = case_in_state(county, State.MEETING_CALLED)
+    meeting_in(case, dt.timedelta(days=1, hours=20))
+    assert send_reminders() == 1
+    assert notified(county.bob) == [Kind.MEETING_SOON]  # the unit's staff are
+    assert notified(api_client.user) == []
 
 
 def test_a_moved_meeting_is_reminded_of_again_and_a_declined_unit_is_not(addressed):

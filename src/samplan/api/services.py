@@ -29,9 +29,11 @@ def create_client(
     days: int | None = DEFAULT_DAYS,
     oidc_client_id: str = "",
     with_token: bool = True,
+    token: str | None = None,
 ) -> tuple[ApiClient, str | None]:
     """A client acting for `unit` in a participant's role, and its token (shown once; None
-    when the client signs in only with the provider's tokens)."""
+    when the client signs in only with the provider's tokens). `token`: a given one instead of
+    a new random one (the demo county's, which follows from the client's name)."""
     name = name.strip()
     if not name:
         raise DomainError("Ange systemets namn.", "Enter the system's name.", "name")
@@ -49,7 +51,7 @@ def create_client(
         )
     now = timezone.now()
     expires_at = now + dt.timedelta(days=days) if days else None
-    token = new_token() if with_token else None
+    token = (token or new_token()) if with_token else None
     with transaction.atomic():
         user = User(username=f"api:{slugify(name)[:140]}", first_name=name[:150])
         user.set_unusable_password()

@@ -109,6 +109,8 @@ class _Audience:
         rows = (
             Assignment.objects.active(now)
             .filter(unit_id__in=units, role__in=WORKING_ROLES, user__is_active=True)
+            # A system calling the API (samplan.api) has a unit's role but reads no bell.
+            .filter(user__api_client__isnull=True)
             .values_list("unit_id", "user_id", "role", "user__email")
         )
         for unit_id, user_id, role, email in rows:

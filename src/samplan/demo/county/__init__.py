@@ -77,7 +77,9 @@ def summary() -> dict[str, int]:
     counts = {
         "organisations": Organisation.objects.count(),
         "units": Unit.objects.count(),
-        "staff": User.objects.filter(assignments__isnull=False).distinct().count(),
+        "staff": User.objects.filter(assignments__isnull=False, api_client__isnull=True)
+        .distinct()
+        .count(),
         "persons": Person.objects.count(),
         "cases": SipCase.objects.count(),
     }

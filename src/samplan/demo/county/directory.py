@@ -1,5 +1,5 @@
-"""The demo county's directory (katalog): organisations, their units, staff and assignments, as
-the data file names them, each referred to by its key there."""
+"""The demo county's directory (katalog): organisations, their units, staff and assignments, and
+the systems that call the API, as the data file names them, each referred to by its key there."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from base64 import b32encode
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from samplan.api.models import TOKEN_PREFIX
+from samplan.api.services import create_client
 from samplan.directory.models import Assignment, Organisation, Unit, User
 from samplan.directory.validators import luhn_ok
 
@@ -48,6 +50,13 @@ def add_demo_authenticator(user: User) -> TOTPDevice:
         key=demo_totp_key(user.username),
         confirmed=True,
     )
+
+
+def demo_api_token(name: str) -> str:
+    """The demo API client's token: it follows from the client's name, like the demo's second
+    factor (demo only)."""
+    digest = hmac.new(b"samplan demo county api", name.encode(), hashlib.sha256).hexdigest()
+    return f"{TOKEN_PREFIX}demo_{digest[:32]}"
 
 
 def _lookup(table: dict, key: str, what: str):
@@ -92,6 +101,14 @@ class Directory:
         for username, table in data["staff"].items():
             self._add_staff(username, dict(table), since)
         self._add_admin(dict(data["admin"]))
+        for table in data.get("api_clients", {}).values():
+            create_client(
+                name=table["name"],
+                unit=self.unit(table["unit"]),
+                created_by="load_demo",
+                days=None,
+                token=demo_api_token(table["name"]),
+            )
         return self
 
     def _add_organisation(self, key: str, table: dict) -> None:

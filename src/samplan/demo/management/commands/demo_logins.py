@@ -5,8 +5,9 @@ from django.core.management.base import BaseCommand
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from samplan.api.models import ApiClient
 from samplan.demo.county import PASSWORD, demo_citizens, demo_logins, demo_usernames
-from samplan.demo.county.directory import demo_totp_key, demo_totp_secret
+from samplan.demo.county.directory import demo_api_token, demo_totp_key, demo_totp_secret
 from samplan.demo.management.commands.load_demo import refuse_in_production
 from samplan.mypages.views.signin import demo_enabled
 
@@ -63,6 +64,7 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.second_factor()
         self.min_sip(options["url"])
+        self.api(options["url"])
 
     def table(self, header: dict, rows: list[dict]) -> None:
         widths = {key: max(len(row[key]) for row in [header, *rows]) for key in header}
@@ -115,6 +117,21 @@ class Command(BaseCommand):
             "Try Amir Haddad (his own SIP), Maria Lindqvist (guardian of Elias, 15) and Leila "
             "Haddad (Amir's sister, who sees only his approved plan)."
         )
+        self.stdout.write("")
+
+    def api(self, url: str) -> None:
+        """The demo's systems that call the API, with their tokens (demo only)."""
+        clients = ApiClient.objects.usable().select_related("unit").order_by("name")
+        clients = [client for client in clients if client.token_hint.startswith("spl_demo_")]
+        if not clients:
+            return
+        self.stdout.write("Systems that call the API (docs/api.md), with their demo tokens:")
+        for client in clients:
+            token = demo_api_token(client.name)
+            self.stdout.write(f"  {client.name} ({client.unit.name}):")
+            self.stdout.write(
+                f"    curl -H 'Authorization: Bearer {token}' {url.rstrip('/')}/api/v1/sips/"
+            )
         self.stdout.write("")
 
     def second_factor(self):
