@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 from io import StringIO
 
 import pytest
@@ -11,6 +12,7 @@ from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -540,3 +542,16 @@ def test_a_newcomer_signs_in_to_min_sip_with_the_demo_sign_in(
     assert client.get(reverse("mypages:case", args=[case.pk])).status_code == 200
     capacity = Citizen(chosen.identity_number).capacities()[case.pk]
     assert (capacity.may_act, capacity.sees_part("plan")) == (acts, sees_plan)
+
+
+def test_demo_logins_print_an_api_token_that_lists_the_units_sips(demo):
+    output = run("demo_logins", "--url", "http://127.0.0.1:8123/")
+    [token] = re.findall(
+        r"Bearer (spl_demo_[0-9a-f]+)' http://127\.0\.0\.1:8123/api/v1/sips/", output
+    )
+    answer = Client(headers={"Authorization": f"Bearer {token}"}).get("/api/v1/sips/")
+    assert answer.status_code == 200
+    listed = {item["coordinating_unit"]["name"] for item in answer.json()["results"]}
+    assert "Vårdcentral Centrum" in listed
+    wrong = Client(headers={"Authorization": f"Bearer {token}x"}).get("/api/v1/sips/")
+    assert wrong.status_code == 401
