@@ -23,6 +23,7 @@ from samplan.maintenance.mode import (
 )
 from tests.citizens import sign_in_as_person
 from tests.factories import case_in_state
+from tests.test_api import system_for
 from tests.test_mypages_meeting import preference_data
 from tests.test_workspace_plan import meeting_started, posted
 
@@ -66,6 +67,21 @@ def test_pages_stay_readable_with_a_banner_and_reads_are_still_logged(client, co
     assert BANNER_SV in body and "Klart kl. 06.00" in body
     assert AuditEvent.objects.filter(case_id=case.pk, action=AuditEvent.Action.READ).count() > reads
     assert client.get(reverse("workspace:start")).status_code == 200
+
+
+def test_a_case_page_with_unread_messages_stays_readable_and_marks_them_read(client, county):
+    """Reading a thread records that it was read (the start page's unread count): reading
+    needs that row, so read-only mode lets it through, in the workspace and the API."""
+    case = case_in_state(county, State.MEETING_CALLED)
+    message = services.post_message(case, actor=county.alice, body="Ring dottern i morgon.")
+    switch_on("test")
+    client.force_login(county.bob)
+    page = client.get(reverse("workspace:case_detail", args=[case.pk]))
+    assert page.status_code == 200
+    assert "Ring dottern i morgon." in page.content.decode()
+    assert message.reads.filter(user=county.bob).exists()
+    _, system = system_for(county.hemtjanst)
+    assert system.get(reverse("api:messages", args=[case.pk])).status_code == 200
 
 
 def test_the_setting_alone_turns_it_on(client, county, settings):
@@ -140,12 +156,14 @@ def test_a_write_outside_the_services_is_stopped_by_the_database_guard(admin_cli
         ('SELECT "cases_sipcase"."id" FROM "cases_sipcase"', True),
         ('INSERT INTO "access_auditevent" ("at") VALUES (%s)', True),
         ('UPDATE "django_session" SET "session_data" = %s', True),
+        ('INSERT INTO "cases_messageread" ("message_id") VALUES (%s)', True),
         ('UPDATE "directory_user" SET "last_login" = %s WHERE "directory_user"."id" = %s', True),
         ('UPDATE "directory_user" SET "password" = %s WHERE "directory_user"."id" = %s', False),
         ('INSERT INTO "cases_planversion" ("case_id") VALUES (%s)', False),
         ('UPDATE "cases_sipcase" SET "state" = %s', False),
         ('DELETE FROM "cases_consent" WHERE id = %s', False),
         ("  insert into cases_caseevent (case_id) values (%s)", False),
+        ('INSERT OR IGNORE INTO "cases_consentscope" ("consent_id") VALUES (%s)', False),
     ],
 )
 def test_the_guard_lets_through_only_what_reading_needs(sql, allowed):

@@ -33,6 +33,8 @@ WRITABLE_TABLES = frozenset(
         "access_auditevent",
         "access_emergencyaccess",
         "django_session",
+        # That a staff member has seen a message (the unread count): reading a thread needs it.
+        "cases_messageread",
         "axes_accessattempt",
         "axes_accessfailurelog",
         "axes_accesslog",
@@ -43,7 +45,10 @@ WRITABLE_TABLES = frozenset(
 )
 # A sign-in stamps the account's last sign-in time and nothing else.
 WRITABLE_STATEMENTS = (re.compile(r'^UPDATE "directory_user" SET "last_login" = %s WHERE'),)
-_WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([A-Za-z0-9_]+)"?', re.I)
+# SQLite's bulk_create(ignore_conflicts=True) is "INSERT OR IGNORE INTO": a write all the same.
+_WRITE = re.compile(
+    r'^\s*(?:INSERT\s+(?:OR\s+[A-Z]+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?([A-Za-z0-9_]+)"?', re.I
+)
 
 
 class ReadOnlyRefused(DomainError):
