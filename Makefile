@@ -13,7 +13,7 @@ PYTEST_WORKERS ?= 2
 MIGRATE = $(if $(MIGRATE_DATABASE_URL),DATABASE_URL="$(MIGRATE_DATABASE_URL)" )$(BIN)/python manage.py migrate --noinput
 
 .PHONY: run test test-sqlite test-postgres lint format demo worker bench install system-deps \
-	messages lock clean audit-verify mail openapi
+	messages lock clean audit-verify mail openapi backup restore serve
 
 $(INSTALLED): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,20 @@ run: install
 	$(BIN)/python manage.py load_demo --if-empty
 	$(BIN)/python manage.py demo_logins --url http://$(HOST):$(PORT)/
 	$(BIN)/python manage.py runserver $(HOST):$(PORT) --insecure
+
+# Production: gunicorn (gunicorn.conf.py) behind a TLS proxy, static files by WhiteNoise, DEBUG
+# off, the deploy checks first (docs/deploy.md). `make serve HTTPS=0` tries it on loopback
+# without TLS; the checks' TLS warnings are then printed, not fatal. Not collected: the static
+# files of DRF's browsable API (not offered) and django-htmx's htmx (static/vendor has ours).
+serve: HTTPS ?= true
+serve: SERVE_ENV = DEBUG=false SAMPLAN_SERVE_STATIC=true HTTPS=$(HTTPS)
+serve: install
+	$(SERVE_ENV) $(BIN)/python manage.py check --deploy \
+		--fail-level $(if $(filter 1 true yes on,$(HTTPS)),WARNING,ERROR)
+	$(SERVE_ENV) $(MIGRATE)
+	$(SERVE_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0 \
+		--ignore rest_framework --ignore django_htmx
+	$(SERVE_ENV) exec $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT)
 
 demo: install
 	$(MIGRATE)
@@ -89,6 +103,18 @@ bench: install
 # The API's OpenAPI schema, committed as docs/openapi.yaml (tests/test_openapi.py keeps it true).
 openapi: install
 	$(BIN)/python manage.py spectacular --lang en --validate --fail-on-warn --file docs/openapi.yaml
+
+# The whole database in one new file (mode 0600): pg_dump's custom format, or SQLite's backup API
+# while the app runs. `make restore FILE=…` puts one into a new, empty database, never over data
+# (docs/operations.md). Both as the owner of the tables when MIGRATE_DATABASE_URL is set.
+AS_OWNER = $(if $(MIGRATE_DATABASE_URL),DATABASE_URL="$(MIGRATE_DATABASE_URL)" )
+backup: install
+	@mkdir -p -m 700 "$(dir $(or $(FILE),var/backups/x))"
+	$(AS_OWNER)$(BIN)/python manage.py backup --out "$(or $(FILE),var/backups/samplan-$(shell date -u +%Y%m%dT%H%M%SZ).backup)"
+
+restore: install
+	@test -n "$(FILE)" || { echo "make restore FILE=path/to/backup" >&2; exit 2; }
+	$(AS_OWNER)$(BIN)/python manage.py restore "$(FILE)"
 
 # Walks the audit log's hash chain; exit 1 names the first changed, deleted or inserted row.
 audit-verify: install
