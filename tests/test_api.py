@@ -392,3 +392,16 @@ def test_an_id_no_column_can_hold_is_404_not_a_server_error(client, county, hemt
     assert client.get(f"/sip/{huge}/").status_code == 404
     biggest = reverse("api:sip", args=[999_999_999_999_999_999])
     assert http.get(biggest).status_code == 404  # the largest id still reaches the view
+
+
+def test_an_unknown_parameter_is_refused_not_ignored(county, hemtjanst_system):
+    """A misspelt filter (`stat=`) would otherwise list every SIP (found by schemathesis)."""
+    _, http = hemtjanst_system
+    response = http.get(reverse("api:sips"), {"stat": "closed"})
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"field": "stat", "code": "unknown", "sv": "Okänd parameter.", "en": "Unknown parameter."}
+    ]
+    fhir = http.get(reverse("fhir:careplan_search"), {"patient": "x", "status": "active"})
+    assert fhir.status_code == 400
+    assert fhir.json()["issue"][0]["code"] == "not-supported"

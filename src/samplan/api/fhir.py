@@ -39,6 +39,7 @@ from samplan.people.models import Person
 
 WHAT = "fhir_careplan"
 IDENTIFIER_SYSTEMS = {PERSONNUMMER, SAMORDNINGSNUMMER}
+SEARCH_PARAMETERS = {"patient.identifier", "status"}
 IDENTIFIER_PATTERN = r"^urn:oid:1\.2\.752\.129\.2\.1\.3\.[13]\|(\d{6}|\d{8})[-+]?\d{4}$"
 UNAUTHORISED = OpenApiResponse(OpenApiTypes.OBJECT, description="No valid bearer token.")
 
@@ -201,6 +202,13 @@ class CarePlanSearch(FhirView):
         },
     )
     def get(self, request):
+        unknown = sorted(set(request.query_params) - SEARCH_PARAMETERS)
+        if unknown:  # handling=strict: a parameter ignored would widen the search unseen
+            return operation_outcome(
+                "not-supported",
+                f"Unknown search parameter: {', '.join(unknown)}.",
+                status.HTTP_400_BAD_REQUEST,
+            )
         raw = request.query_params.get("patient.identifier", "")
         system, _, value = raw.rpartition("|")
         if system not in IDENTIFIER_SYSTEMS or not value:

@@ -96,6 +96,12 @@ def validated(serializer_class, data) -> dict:
     problems = {}
     for language in ("sv", "en"):
         with translation.override(language):
+    unknown = sorted(set(data) - set(form.fields)) if isinstance(data, dict) else []
+    if unknown:  # a misspelt filter must not quietly return everything
+        raise DomainErrors(
+            DomainError("Okänd parameter.", "Unknown parameter.", name, code="unknown")
+            for name in unknown
+        )
             again = serializer_class(data=data)
             again.is_valid()
             problems[language] = again.errors
