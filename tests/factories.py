@@ -159,13 +159,17 @@ def consent_to(case, actor, organisations, *, given_by=Consent.GivenBy.PERSON, *
     return services.give_consent(case, actor=actor, expected_version=case.lock_version, **values)
 
 
-def case_in_state(county: County, state: str, person: Person | None = None) -> SipCase:
+def case_in_state(county: County, state: str, person: Person | None = None, **initiate) -> SipCase:
     """A case coordinated by alice's vårdcentral with bob's hemtjänst taking part, driven through
-    the services to `state`."""
+    the services to `state`. `initiate`: more arguments of initiate_case (a discharge SIP)."""
     alice = county.alice
     person = person or PersonFactory()
     case = services.initiate_case(
-        actor=alice, person=person, initiating_unit=county.vardcentral, coordinator=alice
+        actor=alice,
+        person=person,
+        initiating_unit=county.vardcentral,
+        coordinator=alice,
+        **initiate,
     )
     if state == State.INITIATED:
         return case

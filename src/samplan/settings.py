@@ -73,21 +73,22 @@ INSTALLED_APPS = [
     "samplan.maintenance",
     "samplan.demo",
     "samplan.fhir",
+    "samplan.stats",
     "samplan.api",
 ]
 
-MIDDLEWARE = [
 # Production (`make serve`): the app server serves the static files itself (WhiteNoise), from
 # collectstatic's copies under hashed names, gzip and brotli beside them, cached for a year.
 # Off (runserver, the tests): Django's plain storage, no collectstatic needed.
 SAMPLAN_SERVE_STATIC = env_bool("SAMPLAN_SERVE_STATIC")
 
+MIDDLEWARE = [
     "samplan.hardening.TrustedProxyMiddleware",
     "samplan.hardening.NoStoreMiddleware",
-    "samplan.maintenance.middleware.ReadOnlyMiddleware",
     # Before anything that reads the database: a static file costs no query and is served
     # while the database restarts.
     *(["whitenoise.middleware.WhiteNoiseMiddleware"] if SAMPLAN_SERVE_STATIC else []),
+    "samplan.maintenance.middleware.ReadOnlyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -168,7 +169,6 @@ STATIC_URL = "static/"
 # The project-wide files (vendored GOV.UK Frontend, htmx, Samplan's CSS) live beside the apps.
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
-
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -186,10 +186,11 @@ def _static_headers(headers, path, url):
 
 
 WHITENOISE_ADD_HEADERS_FUNCTION = _static_headers
-SESSION_COOKIE_HTTPONLY = True
+
 # Sessions in the database: app servers keep nothing of their own, so any number of them can
 # stand behind one load balancer (docs/deploy.md).
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 8 * 60 * 60
 # Behind TLS in production (HTTPS=true): secure cookies, redirect to https, HSTS.
@@ -451,6 +452,8 @@ SAMPLAN_SCHEDULE = {
         "task": "samplan.documents.tasks.build_contingency_packs",
         "daily_at": "02:30",
     },
+    # The statistics' facts and monthly figures (samplan.stats.refresh).
+    "statistics": {"task": "samplan.stats.tasks.refresh_statistics", "every_minutes": 5},
 }
 
 # --- The API for other systems (samplan.api, docs/api.md) -------------------------------------

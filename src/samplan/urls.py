@@ -20,6 +20,8 @@ urlpatterns = [
     path("mina-sidor/", include("samplan.mypages.urls")),
     # The bell: staff's notifications of reminders (samplan.reminders.bell).
     path("notiser/", include("samplan.reminders.bell")),
+    # Outcome statistics per unit, organisation and county (samplan.stats).
+    path("statistik/", include("samplan.stats.urls")),
     # For other systems: the REST API and FHIR R4B (samplan.api; bearer tokens, no session).
     path("api/v1/", include(api_patterns)),
     path("fhir/", include(fhir_patterns)),

@@ -91,17 +91,17 @@ def validated(serializer_class, data) -> dict:
     """The serializer's data, or every problem as a DomainErrors in Swedish and English (the
     serializer's messages are translated when it validates, so it validates once in each)."""
     form = serializer_class(data=data)
-    if form.is_valid():
-        return form.validated_data
-    problems = {}
-    for language in ("sv", "en"):
-        with translation.override(language):
     unknown = sorted(set(data) - set(form.fields)) if isinstance(data, dict) else []
     if unknown:  # a misspelt filter must not quietly return everything
         raise DomainErrors(
             DomainError("Okänd parameter.", "Unknown parameter.", name, code="unknown")
             for name in unknown
         )
+    if form.is_valid():
+        return form.validated_data
+    problems = {}
+    for language in ("sv", "en"):
+        with translation.override(language):
             again = serializer_class(data=data)
             again.is_valid()
             problems[language] = again.errors
