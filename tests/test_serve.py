@@ -103,6 +103,10 @@ def _serve_commands(port: int, env: dict) -> list[str]:
     return commands
 
 
+# One xdist worker runs the whole module (`--dist loadgroup`), so gunicorn starts once.
+pytestmark = pytest.mark.xdist_group("serve")
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("var")
