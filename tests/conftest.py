@@ -10,6 +10,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from tests.factories import County, UserFactory
 from tests.oidc import oidc_provider  # noqa: F401 (a fixture: a real OIDC provider on 127.0.0.1)
+from tests.pg_cluster import pg_cluster  # noqa: F401 (a fixture: a private PostgreSQL cluster)
 
 CHROMIUM = "/usr/bin/chromium"
 

@@ -32,3 +32,5 @@ urlpatterns = [
 # Under Min SIP the person's layout; elsewhere the staff's (samplan/error_pages.py).
 handler403 = "samplan.error_pages.permission_denied"
 handler404 = "samplan.error_pages.page_not_found"
+# The database out of reach (a restart): 503, try again; anything else the plain 500.
+handler500 = "samplan.error_pages.server_error"

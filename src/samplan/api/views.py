@@ -18,7 +18,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
-from rest_framework.views import APIView
+from rest_framework.views import APIView, set_rollback
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from samplan.access.services import cases_visible_to, get_case_for, log_list_reads
@@ -34,6 +34,7 @@ from samplan.cases.models import (
     PlanVersion,
     revoked_organisation_ids,
 )
+from samplan.error_pages import database_unavailable, unavailable_json
 from samplan.errors import DomainError, DomainErrors, PermissionRefused, StaleEdit
 from samplan.maintenance.mode import ReadOnlyRefused
 from samplan.people.identity import parse_identity
@@ -50,7 +51,11 @@ ERRORS = {
 
 def exception_handler(error, context):
     """A domain error as JSON: the message in the request's language, and every problem in
-    Swedish and English with its field; 403 refused, 409 stale, 503 read-only mode."""
+    Swedish and English with its field; 403 refused, 409 stale, 503 read-only mode or the
+    database out of reach for a moment (a restart: try again)."""
+    if database_unavailable(error):
+        set_rollback()
+        return unavailable_json()
     if isinstance(error, DomainError):
         items = error.errors if isinstance(error, DomainErrors) else [error]
         code = {

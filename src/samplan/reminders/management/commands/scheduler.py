@@ -1,5 +1,6 @@
 """`manage.py scheduler`: enqueue the tasks of SAMPLAN_SCHEDULE when their slot comes
-(samplan/reminders/schedule.py). Runs beside `manage.py db_worker` (`make worker`)."""
+(samplan/reminders/schedule.py), and run again a task whose worker died (reaper.py). Runs beside
+`manage.py db_worker` (`make worker`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import threading
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
+from samplan.reminders.reaper import requeue_abandoned_tasks
 from samplan.reminders.schedule import entries, run_pass
 
 
@@ -29,6 +31,8 @@ class Command(BaseCommand):
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: stop.set())
         while True:
+            for task_id in requeue_abandoned_tasks():
+                self.stdout.write(f"scheduler: task {task_id} lost its worker; run again")
             for name in run_pass():
                 self.stdout.write(f"scheduler: enqueued {name}")
             if once or stop.wait(interval):
