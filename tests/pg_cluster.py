@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -30,15 +29,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.servers import free_port, process_alive
+
 BIN = Path("/usr/lib/postgresql/15/bin")
 OS_USER = "postgres"
 START_TIMEOUT = 60  # seconds, for pg_ctl -w on a busy machine
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class PgCluster:
@@ -158,11 +153,7 @@ class PgCluster:
 
     @staticmethod
     def _alive(pid: int) -> bool:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
+        return process_alive(pid)
 
     def __enter__(self) -> PgCluster:
         try:

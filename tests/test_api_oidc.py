@@ -32,6 +32,18 @@ def broker(settings, oidc_provider):
     cache.clear()
 
 
+def known_client(county, system):
+    """An API client of Hemtjänst Norr that signs in only with the provider's tokens, known by
+    the provider's client_id of `system`."""
+    return api_services.create_client(
+        name="Journalen",
+        unit=county.hemtjanst,
+        created_by="test",
+        oidc_client_id=system.client_id,
+        with_token=False,
+    )
+
+
 def bearer(token: str) -> Client:
     return Client(headers={"Authorization": f"Bearer {token}"})
 
@@ -39,13 +51,7 @@ def bearer(token: str) -> Client:
 def test_a_provider_token_of_a_known_client_reaches_its_units_sips(county, broker):
     case = case_in_state(county, State.MEETING_CALLED)
     system = broker.add_client([], scopes=["samplan"])
-    api_client, token = api_services.create_client(
-        name="Journalen",
-        unit=county.hemtjanst,
-        created_by="test",
-        oidc_client_id=system.client_id,
-        with_token=False,
-    )
+    api_client, token = known_client(county, system)
     assert token is None and api_client.token_hash is None
     access_token = broker.client_credentials_token(system, "samplan")
     response = bearer(access_token).get(reverse("api:sips"))
@@ -56,13 +62,7 @@ def test_a_provider_token_of_a_known_client_reaches_its_units_sips(county, broke
 
 def test_a_token_without_the_scope_is_refused(county, broker):
     system = broker.add_client([], scopes=["other"])
-    api_services.create_client(
-        name="Journalen",
-        unit=county.hemtjanst,
-        created_by="test",
-        oidc_client_id=system.client_id,
-        with_token=False,
-    )
+    known_client(county, system)
     access_token = broker.client_credentials_token(system, "other")
     assert bearer(access_token).get(reverse("api:sips")).status_code == 401
     row = AuditEvent.objects.get(what="api_token")
@@ -83,13 +83,7 @@ def test_a_token_the_provider_does_not_know_is_refused(county, broker):
 
 def test_revoking_the_api_client_refuses_a_token_the_provider_still_vouches_for(county, broker):
     system = broker.add_client([], scopes=["samplan"])
-    api_client, _ = api_services.create_client(
-        name="Journalen",
-        unit=county.hemtjanst,
-        created_by="test",
-        oidc_client_id=system.client_id,
-        with_token=False,
-    )
+    api_client, _ = known_client(county, system)
     access_token = broker.client_credentials_token(system, "samplan")
     assert bearer(access_token).get(reverse("api:sips")).status_code == 200
     api_services.revoke_client(ApiClient.objects.get(pk=api_client.pk))
@@ -98,13 +92,7 @@ def test_revoking_the_api_client_refuses_a_token_the_provider_still_vouches_for(
 
 def test_without_introspection_set_only_samplans_own_tokens_count(county, settings, broker):
     system = broker.add_client([], scopes=["samplan"])
-    api_services.create_client(
-        name="Journalen",
-        unit=county.hemtjanst,
-        created_by="test",
-        oidc_client_id=system.client_id,
-        with_token=False,
-    )
+    known_client(county, system)
     access_token = broker.client_credentials_token(system, "samplan")
     settings.SAMPLAN_API_OIDC_INTROSPECTION = ""
     cache.clear()

@@ -28,11 +28,11 @@ from pathlib import Path
 import pytest
 from django_otp.oath import TOTP
 
-from tests.test_serve import (
-    _free_port,
-    _process_group_alive,
-    _serve_commands,
-    _wait_until_answering,
+from tests.servers import (
+    free_port,
+    serve_commands,
+    stop_group,
+    wait_until_answering,
 )
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -172,24 +172,6 @@ def _run(command: list[str], env: dict, log: Path) -> subprocess.Popen:
         )
 
 
-def _stop(process: subprocess.Popen) -> bool:
-    """Ends the process and its group; True when something of it was left running."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    deadline = time.monotonic() + 5
-    while _process_group_alive(process.pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    left_behind = _process_group_alive(process.pid)
-    if left_behind:
-        os.killpg(process.pid, signal.SIGKILL)
-    return left_behind
-
-
 def _manage_py_shell(code: str, env: dict) -> str:
     done = subprocess.run(
         [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
@@ -254,7 +236,7 @@ http {{
         # As root, nginx's workers would run as nobody, who cannot enter the test's directory.
         command += ["-g", "user root;"]
     process = _run(command, {"PATH": os.environ["PATH"]}, directory / "stderr.log")
-    _wait_until_answering(process, ports["tls"], directory / "stderr.log")
+    wait_until_answering(process, ports["tls"], directory / "stderr.log")
     return process, directory / "error.log"
 
 
@@ -305,8 +287,8 @@ def postgres_database():
 def cluster(tmp_path_factory, postgres_database):
     directory = tmp_path_factory.mktemp("load-balancer")
     env = _environment(directory / "var", postgres_database)
-    ports = {name: _free_port() for name in ("app1", "app2", "plain", "tls")}
-    *steps, serve = _serve_commands(ports["app1"], env)
+    ports = {name: free_port() for name in ("app1", "app2", "plain", "tls")}
+    *steps, serve = serve_commands(ports["app1"], env)
     # check --deploy, migrate and collectstatic once: one database, and here one disk.
     running = [
         _run(["bash", "-c", step], env, directory / f"step{n}.log") for n, step in enumerate(steps)
@@ -325,12 +307,12 @@ def cluster(tmp_path_factory, postgres_database):
             app_servers.append(AppServer(name, ports[name], process, log))
         staff_member = json.loads(_manage_py_shell(MAKE_STAFF_MEMBER, env))
         for server in app_servers:
-            _wait_until_answering(server.process, server.port, server.log)
+            wait_until_answering(server.process, server.port, server.log)
         nginx, nginx_log = _start_nginx(directory, ports)
         started.append(nginx)
         yield Cluster(ports["tls"], ports["plain"], app_servers, nginx_log, env, staff_member)
     finally:
-        left_behind = [process.args for process in started if _stop(process)]
+        left_behind = [process.args for process in started if stop_group(process)]
         assert not left_behind, f"left running: {left_behind}"
 
 

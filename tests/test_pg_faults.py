@@ -34,8 +34,8 @@ from urllib.parse import urlencode
 import pytest
 from aiosmtpd.controller import Controller
 
+from tests.servers import serve_commands, stop_group, wait_until_answering
 from tests.smtp_server import SmtpServer, _Collect
-from tests.test_serve import _process_group_alive, _serve_commands, _wait_until_answering
 
 pytestmark = pytest.mark.needs_postgresql
 
@@ -90,17 +90,7 @@ class Site:
 
 def end(process: subprocess.Popen, how: int = signal.SIGTERM) -> None:
     """End a process group we started, and check that nothing of it is left."""
-    if _process_group_alive(process.pid):
-        os.killpg(process.pid, how)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    deadline = time.monotonic() + 5
-    while _process_group_alive(process.pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _process_group_alive(process.pid), f"{process.args} left processes behind"
+    assert not stop_group(process, how, timeout=20), f"{process.args} left processes behind"
 
 
 def new_site(cluster, database: str, var_dir: Path) -> Site:
@@ -226,17 +216,17 @@ def served(site, tmp_path_factory):
         "ALLOWED_HOSTS": "localhost",
         "GUNICORN_WORKERS": "3",
     }
-    from tests.pg_cluster import free_port
+    from tests.servers import free_port
 
     port = free_port()
-    *steps, serve = _serve_commands(port, env)
+    *steps, serve = serve_commands(port, env)
     for step in steps:
         done = subprocess.run(["bash", "-c", step], cwd=PROJECT_DIR, env=env, capture_output=True)
         assert done.returncode == 0, f"{step}\n{done.stdout.decode()}{done.stderr.decode()}"
     log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
     process = site.start(["bash", "-c", serve], log, env)
     try:
-        _wait_until_answering(process, port, log)
+        wait_until_answering(process, port, log)
         yield port, process, log
     finally:
         end(process)

@@ -14,15 +14,14 @@ import http.client
 import os
 import posixpath
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import brotli
 import pytest
+
+from tests.servers import free_port, serve_commands, stop_group, wait_until_answering
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -52,55 +51,10 @@ class Server:
             connection.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _run(command: list[str], env: dict) -> subprocess.Popen:
     return subprocess.Popen(
         command, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
-
-
-def _wait_until_answering(process: subprocess.Popen, port: int, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail(f"gunicorn did not answer within 30 s:\n{log.read_text()}")
-
-
-def _process_group_alive(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def _serve_commands(port: int, env: dict) -> list[str]:
-    """What `make serve` runs, as `make -n` prints it: the checks, migrate, collectstatic, and
-    last gunicorn (the install step, when it is due, is left out)."""
-    printed = subprocess.run(
-        ["make", "--no-print-directory", "-n", "serve", "HOST=127.0.0.1", f"PORT={port}"],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    commands = [
-        line for line in printed.replace("\\\n", " ").splitlines() if "SAMPLAN_SERVE_STATIC" in line
-    ]
-    assert "gunicorn" in commands[-1], printed
-    return commands
 
 
 # One xdist worker runs the whole module (`--dist loadgroup`), so gunicorn starts once.
@@ -124,8 +78,8 @@ def server(tmp_path_factory):
         "ALLOWED_HOSTS": "localhost",
         "GUNICORN_WORKERS": "2",
     }
-    port = _free_port()
-    *steps, serve = _serve_commands(port, env)
+    port = free_port()
+    *steps, serve = serve_commands(port, env)
     # The steps before gunicorn do not depend on each other: side by side, the test is faster.
     running = [_run(["bash", "-c", step], env) for step in steps]
     for step, process in zip(steps, running, strict=True):
@@ -143,22 +97,10 @@ def server(tmp_path_factory):
             start_new_session=True,  # its own process group: the workers are found and ended
         )
     try:
-        _wait_until_answering(process, port, log)
+        wait_until_answering(process, port, log)
         yield Server(port)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        deadline = time.monotonic() + 5
-        while _process_group_alive(process.pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        left_behind = _process_group_alive(process.pid)
-        if left_behind:
-            os.killpg(process.pid, signal.SIGKILL)
-        assert not left_behind, "gunicorn left processes behind"
+        assert not stop_group(process), "gunicorn left processes behind"
 
 
 def _static_path(page: bytes, name: str) -> str:

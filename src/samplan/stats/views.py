@@ -191,38 +191,43 @@ def charts(stats: f.Statistics) -> list[dict]:
             ],
         )
     ]
-    initiative_days = stats.scope.initiative_days
+
+    def deadline_chart(key, measure, days, title, description):
+        """Median days per month of one lead time, with its deadline as a dashed line."""
+        return bar_chart(
+            key=key,
+            title=title,
+            description=description,
+            labels=labels,
+            series=[medians(measure, _("Median days"))],
+            target=days,
+            target_label=_("Deadline: %(days)d days") % {"days": days} if days else "",
+        )
+
     found.append(
-        bar_chart(
-            key="initiative_call",
-            title=_("Median days from initiative to meeting call"),
-            description=_(
+        deadline_chart(
+            "initiative_call",
+            f.m.INITIATIVE_CALL,
+            stats.scope.initiative_days,
+            _("Median days from initiative to meeting call"),
+            _(
                 "Bars per month: the median number of whole days from initiative to meeting "
                 "call, with the deadline as a dashed line. The numbers are in the table "
                 "“Lead times, median in whole days” below."
             ),
-            labels=labels,
-            series=[medians(f.m.INITIATIVE_CALL, _("Median days"))],
-            target=initiative_days,
-            target_label=(
-                _("Deadline: %(days)d days") % {"days": initiative_days} if initiative_days else ""
-            ),
         )
     )
-    discharge_days = stats.scope.discharge_days
     found.append(
-        bar_chart(
-            key="discharge_call",
-            title=_("Median days from discharge notice to meeting call"),
-            description=_(
+        deadline_chart(
+            "discharge_call",
+            f.m.DISCHARGE_CALL,
+            stats.scope.discharge_days,
+            _("Median days from discharge notice to meeting call"),
+            _(
                 "Bars per month: the median number of whole days from the notice of readiness "
                 "for discharge to the meeting call, with the deadline as a dashed line. The "
                 "numbers are in the table “Lead times, median in whole days” below."
             ),
-            labels=labels,
-            series=[medians(f.m.DISCHARGE_CALL, _("Median days"))],
-            target=discharge_days,
-            target_label=_("Deadline: %(days)d days") % {"days": discharge_days},
         )
     )
     return found
