@@ -55,7 +55,7 @@ def system_token(live_server, audit_log_flushable):
 
 @SCHEMA.parametrize()
 @settings(
-    max_examples=15,
+    max_examples=10,
     derandomize=True,  # the same examples on every run: CI fails on the code, not on luck
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

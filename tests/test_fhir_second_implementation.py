@@ -30,7 +30,8 @@ from tests.factories import (
     staff,
 )
 
-pytestmark = pytest.mark.django_db
+# It reads no database behaviour and imports for ~35 s: once, in the SQLite half (conftest.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.once]
 
 # The one warning allowed: "dom-6: a resource should have narrative". The export carries no
 # narrative (text.div); a receiver shows the structured data (docs/fhir.md).
