@@ -45,15 +45,8 @@ FORGED = "198.51.100.7"  # what a client may claim in X-Forwarded-For: never bel
 PASSWORD = "correct horse battery"
 START = "/start/"
 
-# Under CI, scripts/system-deps has installed it: there a missing nginx fails the test. One
-# xdist worker runs the whole module (`--dist loadgroup`), so the servers start once.
-pytestmark = [
-    pytest.mark.skipif(
-        not os.path.exists(NGINX) and not os.environ.get("CI"),
-        reason="nginx is not installed (make system-deps)",
-    ),
-    pytest.mark.xdist_group("load_balancer"),
-]
+# One xdist worker runs the whole module (`--dist loadgroup`), so the servers start once.
+pytestmark = pytest.mark.xdist_group("load_balancer")
 
 # Made in the shared database before the app servers take requests: a coordinator with a
 # password and a confirmed authenticator, whose key comes back to compute the codes.
@@ -231,6 +224,8 @@ http {{
 }}
 """
     )
+    # `make test` installs it first (scripts/system-deps): missing, the test fails and says so.
+    assert os.path.exists(NGINX), "nginx is not installed: run `make system-deps`"
     command = [NGINX, "-p", str(directory), "-e", "stderr", "-c", str(directory / "nginx.conf")]
     if os.geteuid() == 0:
         # As root, nginx's workers would run as nobody, who cannot enter the test's directory.
