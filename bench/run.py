@@ -89,6 +89,45 @@ def generated_county(cases: int, seed: int):
         yield generated
 
 
+def busiest_coordinator():
+    """A coordinator's assignment at the unit that takes part in the most SIPs (Django set up)."""
+    from django.db.models import Count
+
+    from samplan.cases.models import Participant
+    from samplan.directory.models import Assignment
+
+    busiest = (
+        Participant.objects.filter(unit__assignments__role=Assignment.Role.COORDINATOR)
+        .values("unit")
+        .annotate(cases=Count("id"))
+        .order_by("-cases")
+        .first()
+    )
+    coordinator = (
+        Assignment.objects.filter(unit=busiest["unit"], role=Assignment.Role.COORDINATOR)
+        .select_related("user", "unit__organisation")
+        .first()
+    )
+    return coordinator, busiest["cases"]
+
+
+def signed_in_client(user):
+    """A test client signed in as `user`, as after both factors: the pages measured are the ones
+    behind the second factor (a tree from before the second factor, `--src`, has no such mark)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    try:
+        from samplan.accounts.factors import mark_two_factors
+    except ImportError:
+        return client
+    request = type("Request", (), {"session": client.session})()
+    mark_two_factors(request, "totp")
+    request.session.save()
+    return client
+
+
 def percentile(values: list[float], share: float) -> float:
     """Nearest-rank percentile."""
     ordered = sorted(values)
@@ -222,16 +261,14 @@ def main() -> None:
         django.setup()
         from django.conf import settings
         from django.core.management import call_command
-        from django.db.models import Count
         from django.test import Client
         from django.urls import clear_url_caches
         from django.utils import timezone
 
         import samplan
         from samplan.access.services import cases_visible_to
-        from samplan.cases.models import Participant, PlanVersion, State
+        from samplan.cases.models import PlanVersion, State
         from samplan.demo.synthetic import generate_county
-        from samplan.directory.models import Assignment
         from samplan.people.models import Person
 
         # The yardstick's URLs, which include every Samplan URL as well.
@@ -248,18 +285,7 @@ def main() -> None:
             f"{generated['seconds']:.1f} s, ANALYZE {generated['analyze_seconds']:.1f} s"
         )
 
-        busiest = (
-            Participant.objects.filter(unit__assignments__role=Assignment.Role.COORDINATOR)
-            .values("unit")
-            .annotate(cases=Count("id"))
-            .order_by("-cases")
-            .first()
-        )
-        coordinator = (
-            Assignment.objects.filter(unit=busiest["unit"], role=Assignment.Role.COORDINATOR)
-            .select_related("user", "unit")
-            .first()
-        )
+        coordinator, _ = busiest_coordinator()
         user = coordinator.user
         visible = cases_visible_to(user)
         # A SIP at follow-up whose plan draft this coordinator's unit may write.
@@ -295,18 +321,7 @@ def main() -> None:
             f"of the family name searched for"
         )
 
-        client = Client()
-        client.force_login(user)
-        # As after both factors: the pages measured are the ones behind the second factor
-        # (a tree from before the second factor, `--src`, has no such mark).
-        try:
-            from samplan.accounts.factors import mark_two_factors
-        except ImportError:
-            pass
-        else:
-            request = type("Request", (), {"session": client.session})()
-            mark_two_factors(request, "totp")
-            request.session.save()
+        client = signed_in_client(user)
         plan_url = f"/sip/{case.pk}/plan/"
         saves: list[dict] = []
         # Min SIP: the person of a SIP at follow-up (an adult, so it is theirs to see), signed

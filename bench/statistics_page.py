@@ -25,7 +25,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "src"))
 
-from run import Page, generated_county, measure, percentile, table  # noqa: E402
+from run import (  # noqa: E402
+    Page,
+    busiest_coordinator,
+    generated_county,
+    measure,
+    percentile,
+    signed_in_client,
+    table,
+)
 
 TARGET_P95_MS = 200.0
 
@@ -52,13 +60,8 @@ def main() -> None:
     options = parser.parse_args()
 
     with generated_county(options.cases, options.seed) as generated:
-        from django.db.models import Count
-        from django.test import Client
         from django.utils import timezone
 
-        from samplan.accounts.factors import mark_two_factors
-        from samplan.cases.models import Participant
-        from samplan.directory.models import Assignment
         from samplan.people.models import Person
         from samplan.stats.models import CaseFacts, MonthlyFigures
         from samplan.stats.refresh import COUNTY, organisation_scope, refresh_statistics
@@ -81,23 +84,8 @@ def main() -> None:
         scale_figures(factor)
         print(f"Monthly figures scaled ×{factor:g}: as for {options.scale_to:,} SIPs")
 
-        busiest = (
-            Participant.objects.filter(unit__assignments__role=Assignment.Role.COORDINATOR)
-            .values("unit")
-            .annotate(cases=Count("id"))
-            .order_by("-cases")
-            .first()
-        )
-        coordinator = (
-            Assignment.objects.filter(unit=busiest["unit"], role=Assignment.Role.COORDINATOR)
-            .select_related("user", "unit__organisation")
-            .first()
-        )
-        client = Client()
-        client.force_login(coordinator.user)
-        request = type("Request", (), {"session": client.session})()
-        mark_two_factors(request, "totp")
-        request.session.save()
+        coordinator, busiest_cases = busiest_coordinator()
+        client = signed_in_client(coordinator.user)
 
         last = timezone.localdate().replace(day=1)
         year = {"first": f"{_months_back(last, 11):%Y-%m}", "last": f"{last:%Y-%m}"}
@@ -146,7 +134,7 @@ def main() -> None:
         ]
         print(
             f"Signed in as {coordinator.user.username}, coordinator at "
-            f"{coordinator.unit.name} ({busiest['cases']} SIPs take part there)"
+            f"{coordinator.unit.name} ({busiest_cases} SIPs take part there)"
         )
         measure(pages, options.requests, options.budget)
         print()

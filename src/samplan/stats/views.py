@@ -109,9 +109,9 @@ def _audit(request, action: str, scope: Scope, first: dt.date, last: dt.date) ->
     audit(request.user, action, WHAT, unit_id=unit_id, detail=_detail(scope, first, last))
 
 
-@login_required
-@require_GET
-def statistics_page(request):
+def _figures_asked(request, action: str):
+    """The figures the filter asks for, audited as `action`; or the response that refuses them
+    (403 without a scope, 400 with the form's errors)."""
     scopes = scopes_for(request.user)
     if not scopes:
         return _refused(request)
@@ -120,7 +120,17 @@ def statistics_page(request):
         return render(request, "stats/statistics.html", {"form": form}, status=400)
     scope, first, last = chosen
     stats = statistics(scope, first, last)
-    _audit(request, AuditEvent.Action.READ, scope, first, last)
+    _audit(request, action, scope, first, last)
+    return form, scope, first, last, stats
+
+
+@login_required
+@require_GET
+def statistics_page(request):
+    asked = _figures_asked(request, AuditEvent.Action.READ)
+    if isinstance(asked, HttpResponse):
+        return asked
+    form, scope, first, last, stats = asked
     return render(
         request,
         "stats/statistics.html",
@@ -140,15 +150,10 @@ def statistics_page(request):
 @login_required
 @require_GET
 def statistics_csv(request):
-    scopes = scopes_for(request.user)
-    if not scopes:
-        return _refused(request)
-    form, chosen = _chosen(request, scopes)
-    if chosen is None:
-        return render(request, "stats/statistics.html", {"form": form}, status=400)
-    scope, first, last = chosen
-    stats = statistics(scope, first, last)
-    _audit(request, AuditEvent.Action.EXPORT, scope, first, last)
+    asked = _figures_asked(request, AuditEvent.Action.EXPORT)
+    if isinstance(asked, HttpResponse):
+        return asked
+    _form, scope, first, last, stats = asked
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="samplan-statistik-{first:%Y-%m}-{last:%Y-%m}.csv"'
