@@ -25,10 +25,9 @@ from samplan.access.services import cases_visible_to, get_case_for, log_list_rea
 from samplan.cases import services
 from samplan.cases.deadlines import current_meeting, next_step
 from samplan.cases.models import (
+    PLAN_PARTS,
     CaseMessage,
     Evaluation,
-    Goal,
-    Intervention,
     Invitation,
     MessageAcknowledgement,
     PlanVersion,
@@ -191,19 +190,8 @@ def _plan_versions(case):
     return case.plan_versions.select_related(
         "main_responsible_unit__organisation"
     ).prefetch_related(
-        "attendees",
-        Prefetch(
-            "goals",
-            queryset=Goal.objects.prefetch_related(
-                Prefetch("evaluations", queryset=Evaluation.objects.order_by("recorded_at"))
-            ),
-        ),
-        Prefetch(
-            "interventions",
-            queryset=Intervention.objects.select_related(
-                "unit", "organisation", "responsible_party"
-            ),
-        ),
+        *PLAN_PARTS,
+        Prefetch("goals__evaluations", queryset=Evaluation.objects.order_by("recorded_at")),
     )
 
 

@@ -42,13 +42,13 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from samplan.access.models import AuditEvent
 from samplan.access.services import active_unit_ids, audit, audit_each, visibility_q
-from samplan.cases.models import Intervention, PlanVersion, SipCase, State
+from samplan.cases.models import PLAN_PARTS, PlanVersion, SipCase, State
 from samplan.directory.models import Assignment, Unit
 from samplan.errors import DomainError, PermissionRefused
 from samplan.maintenance.mode import refuse_if_read_only
@@ -127,16 +127,7 @@ def active_plans(unit: Unit) -> QuerySet[PlanVersion]:
             "case__coordinator",
             "main_responsible_unit",
         )
-        .prefetch_related(
-            "goals",
-            "attendees",
-            Prefetch(
-                "interventions",
-                queryset=Intervention.objects.select_related(
-                    "unit__organisation", "organisation", "responsible_party"
-                ),
-            ),
-        )
+        .prefetch_related(*PLAN_PARTS)
         .order_by("case__person__family_name", "case__person__given_name", "case_id")
     )
 

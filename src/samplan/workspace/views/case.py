@@ -17,8 +17,8 @@ from samplan.access.services import (
 from samplan.cases.deadlines import current_meeting, next_step
 from samplan.cases.models import (
     EVENT_LABELS,
+    PLAN_PARTS,
     CaseEvent,
-    Intervention,
     Invitation,
     Meeting,
     Participant,
@@ -50,19 +50,9 @@ def case_detail(request, case_id: int):
         # Staff of a unit taking part whom the consent does not cover learn why and may ask for
         # emergency access; to anyone else the case stays missing.
         return emergency.offer_or_404(request, case_id)
-    plan_parts = [
-        "goals",
-        "attendees",
-        Prefetch(
-            "interventions",
-            queryset=Intervention.objects.select_related(
-                "unit__organisation", "organisation", "responsible_party"
-            ),
-        ),
-    ]
     plan_versions = list(
         case.plan_versions.select_related("main_responsible_unit", "established_by")
-        .prefetch_related(*plan_parts)
+        .prefetch_related(*PLAN_PARTS)
         .order_by("-number")
     )
     valid_plan = next((p for p in plan_versions if p.status == PlanVersion.Status.VALID), None)
