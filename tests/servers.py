@@ -35,6 +35,18 @@ def wait_until_answering(process: subprocess.Popen, port: int, log: Path) -> Non
     pytest.fail(f"gunicorn did not answer within 30 s:\n{log.read_text()}")
 
 
+def production_environment(var_dir: Path, **settings: str) -> dict:
+    """The environment a server of ours runs in as production would: this test run's own
+    (tests/conftest.py allows async-unsafe calls, which the deploy check refuses) and its
+    database left out, local state under `var_dir`, then `settings` (environment variables)."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "MIGRATE_DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
+    return env | {"SAMPLAN_VAR_DIR": str(var_dir)} | settings
+
+
 def process_group_alive(group: int) -> bool:
     try:
         os.killpg(group, 0)

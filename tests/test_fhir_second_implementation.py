@@ -16,19 +16,19 @@ from django.utils import timezone
 from pydantic import ValidationError
 
 from samplan.cases import services
-from samplan.cases.models import GoalRating, Invitation, Meeting, PlanVersion, State
+from samplan.cases.models import GoalRating, Invitation, Meeting, State
 from samplan.directory.models import Assignment
 from samplan.fhir.export import case_bundle
 from samplan.people.models import Person
 from tests.factories import (
     PersonFactory,
     case_in_state,
-    complete_draft,
     minor,
     ready_to_establish,
     related_party_of,
     staff,
 )
+from tests.test_fhir_export import establish
 
 # It reads no database behaviour and imports for ~35 s: once, in the SQLite half (conftest.py).
 pytestmark = [pytest.mark.django_db, pytest.mark.once]
@@ -111,26 +111,12 @@ def full_sip(county):
     Invitation.objects.create(meeting=follow_up, related_party=daughter, answer="accepted")
     Invitation.objects.create(meeting=follow_up, is_person=True)
     ready_to_establish(case, county.alice)  # evaluates every goal "reached"
-    case.refresh_from_db()
-    draft = case.draft_plan()
-    draft = services.save_plan_draft(
+    establish(
         case,
-        actor=county.alice,
-        expected_version=draft.lock_version if draft else None,
-        data=complete_draft(
-            county,
-            goals=["Jag vill kunna gå till affären själv till sommaren.", "Jag vill laga mat."],
-            cooperation_ends=(timezone.localdate() + dt.timedelta(days=200)).isoformat(),
-        ),
+        county,
+        goals=["Jag vill kunna gå till affären själv till sommaren.", "Jag vill laga mat."],
+        cooperation_ends=(timezone.localdate() + dt.timedelta(days=200)).isoformat(),
     )
-    services.establish_plan(
-        case,
-        actor=county.alice,
-        expected_version=draft.lock_version,
-        approved_by=PlanVersion.ApprovedBy.PERSON,
-        approved_by_name="Gunnel",
-    )
-    case.refresh_from_db()
     services.revoke_consent(
         case, actor=county.alice, expected_version=case.lock_version, organisations=[county.kommun]
     )

@@ -30,6 +30,7 @@ from django_otp.oath import TOTP
 
 from tests.servers import (
     free_port,
+    production_environment,
     serve_commands,
     stop_group,
     wait_until_answering,
@@ -236,21 +237,16 @@ http {{
 
 
 def _environment(var_dir: Path, database_url: str | None) -> dict:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "MIGRATE_DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    }
-    env |= {
-        "SAMPLAN_VAR_DIR": str(var_dir),
-        "HTTPS": "true",
-        "SAMPLAN_TRUSTED_PROXIES": BALANCER,
-        "ALLOWED_HOSTS": HOST,
-        "GUNICORN_WORKERS": "2",
+    env = production_environment(
+        var_dir,
+        HTTPS="true",
+        SAMPLAN_TRUSTED_PROXIES=BALANCER,
+        ALLOWED_HOSTS=HOST,
+        GUNICORN_WORKERS="2",
         # The same on every app server (docs/deploy.md), given as production gives them.
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "SAMPLAN_AUDIT_KEY": secrets.token_hex(32),
-    }
+        SECRET_KEY=secrets.token_urlsafe(50),
+        SAMPLAN_AUDIT_KEY=secrets.token_hex(32),
+    )
     if database_url:
         env["DATABASE_URL"] = database_url
     return env

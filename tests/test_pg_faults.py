@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
-import os
 import secrets
 import signal
 import subprocess
@@ -34,7 +33,12 @@ from urllib.parse import urlencode
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.servers import serve_commands, stop_group, wait_until_answering
+from tests.servers import (
+    production_environment,
+    serve_commands,
+    stop_group,
+    wait_until_answering,
+)
 from tests.smtp_server import SmtpServer, _Collect
 
 pytestmark = pytest.mark.needs_postgresql
@@ -95,17 +99,12 @@ def end(process: subprocess.Popen, how: int = signal.SIGTERM) -> None:
 
 def new_site(cluster, database: str, var_dir: Path) -> Site:
     """A new database on the cluster, migrated as `make serve` and `make worker` do."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "MIGRATE_DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    }
-    env |= {
-        "DATABASE_URL": cluster.create_database(database),
-        "SAMPLAN_VAR_DIR": str(var_dir),
-        "SAMPLAN_AUDIT_SINK": "",
-        "DEBUG": "false",
-    }
+    env = production_environment(
+        var_dir,
+        DATABASE_URL=cluster.create_database(database),
+        SAMPLAN_AUDIT_SINK="",
+        DEBUG="false",
+    )
     site = Site(cluster, database, env)
     site.manage("migrate", "--noinput", "--verbosity", "0")
     return site

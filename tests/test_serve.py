@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gzip
 import http.client
-import os
 import posixpath
 import re
 import subprocess
@@ -21,7 +20,13 @@ from pathlib import Path
 import brotli
 import pytest
 
-from tests.servers import free_port, serve_commands, stop_group, wait_until_answering
+from tests.servers import (
+    free_port,
+    production_environment,
+    serve_commands,
+    stop_group,
+    wait_until_answering,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -64,20 +69,14 @@ pytestmark = pytest.mark.xdist_group("serve")
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("var")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        # A production environment: a fresh SQLite database, and none of the test run's own
-        # (tests/conftest.py allows async-unsafe calls, which the deploy check refuses).
-        if key not in {"DATABASE_URL", "MIGRATE_DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    }
-    env |= {
-        "SAMPLAN_VAR_DIR": str(var_dir),
-        "HTTPS": "true",
-        "SAMPLAN_TRUSTED_PROXIES": PROXY,
-        "ALLOWED_HOSTS": "localhost",
-        "GUNICORN_WORKERS": "2",
-    }
+    # A fresh SQLite database under var_dir.
+    env = production_environment(
+        var_dir,
+        HTTPS="true",
+        SAMPLAN_TRUSTED_PROXIES=PROXY,
+        ALLOWED_HOSTS="localhost",
+        GUNICORN_WORKERS="2",
+    )
     port = free_port()
     *steps, serve = serve_commands(port, env)
     # The steps before gunicorn do not depend on each other: side by side, the test is faster.
